@@ -1,0 +1,1 @@
+"""The designer and administrator console (built on the engine and CRM services)."""

@@ -1,0 +1,1 @@
+"""Weft's foundation: configuration, database, clock, errors, security helpers."""
