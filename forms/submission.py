@@ -1,0 +1,229 @@
+"""Check what a user submits against a form definition, field by field, on the server.
+
+The result is JSON-native process data: decimals become numbers rounded to the field's places,
+dates and datetimes ISO strings (datetimes in UTC). Errors come back as `Invalid` with
+`{field_name: [messages]}` so a form can show each message next to its field.
+"""
+
+from __future__ import annotations
+
+import decimal
+import json
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from core.errors import Invalid
+from forms.definitions import TEXT_TYPES
+
+REQUIRED = "This field is required."
+DEFAULT_MAX_LENGTH = {"text": 200, "long_text": 10_000, "email": 254, "phone": 30}
+PHONE_PATTERN = r"^\+?[0-9][0-9 ()\-]{2,29}$"
+
+
+class ChoiceField(fields.Field):
+    """One of the form's choice values; "3" from an HTML form matches the choice 3."""
+
+    def __init__(self, values: list, **kwargs):
+        super().__init__(**kwargs)
+        self.values = values
+        self.by_text = {str(value): value for value in values}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise ValidationError("Choose one of the listed options.")
+        if value in self.values and type(value) in (type(v) for v in self.values):
+            return value
+        if str(value) in self.by_text:
+            return self.by_text[str(value)]
+        raise ValidationError("Choose one of the listed options.")
+
+
+class IsoDate(fields.Date):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class UtcDateTime(fields.AwareDateTime):
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=UTC, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and value.endswith("Z"):
+            value = value[:-1] + "+00:00"
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+
+
+def _messages(**extra: str) -> dict[str, str]:
+    return {"required": REQUIRED, "null": REQUIRED, **extra}
+
+
+def _marshmallow_field(spec: dict) -> fields.Field:
+    kind = spec["type"]
+    required = bool(spec.get("required"))
+    options: dict[str, Any] = {
+        "required": required,
+        "allow_none": not required,
+        "error_messages": _messages(),
+    }
+    checks: list = []
+    if kind in TEXT_TYPES:
+        longest = spec.get("max_length", DEFAULT_MAX_LENGTH[kind])
+        shortest = max(spec.get("min_length", 0), 1 if required else 0)
+        checks.append(
+            validate.Length(
+                min=shortest,
+                max=longest,
+                error=f"Enter between {shortest} and {longest} characters."
+                if shortest
+                else f"Enter at most {longest} characters.",
+            )
+        )
+        if kind == "email":
+            return fields.Email(
+                validate=checks, **_with_messages(options, invalid="Not a valid email address.")
+            )
+        if kind == "phone":
+            checks.append(validate.Regexp(PHONE_PATTERN, error="Not a valid phone number."))
+        return fields.String(validate=checks, **options)
+    if kind in ("integer", "decimal"):
+        if "min" in spec or "max" in spec:
+            checks.append(
+                validate.Range(min=spec.get("min"), max=spec.get("max"), error=_range_error(spec))
+            )
+        if kind == "integer":
+            return fields.Integer(
+                validate=checks, **_with_messages(options, invalid="Enter a whole number.")
+            )
+        return fields.Decimal(
+            places=spec.get("places", 2),
+            rounding=decimal.ROUND_HALF_UP,
+            allow_nan=False,
+            validate=checks,
+            **_with_messages(options, invalid="Enter a number.", special="Enter a number."),
+        )
+    if kind in ("date", "datetime"):
+        convert = date.fromisoformat if kind == "date" else _instant
+        low = convert(spec["min"]) if "min" in spec else None
+        high = convert(spec["max"]) if "max" in spec else None
+        if low or high:
+            checks.append(validate.Range(min=low, max=high, error=_range_error(spec)))
+        field_class = IsoDate if kind == "date" else UtcDateTime
+        invalid = "Enter a date (YYYY-MM-DD)." if kind == "date" else "Enter a date and time."
+        return field_class(validate=checks, **_with_messages(options, invalid=invalid))
+    if kind == "boolean":
+        return fields.Boolean(**_with_messages(options, invalid="Choose yes or no."))
+    values = [choice["value"] for choice in spec["choices"]]
+    if kind == "choice":
+        return ChoiceField(values, **options)
+    return fields.List(
+        ChoiceField(values),
+        validate=validate.Length(min=1 if required else 0, error=REQUIRED),
+        **_with_messages(options, invalid="Choose from the listed options."),
+    )
+
+
+def _with_messages(options: dict, **messages: str) -> dict:
+    return {**options, "error_messages": {**options["error_messages"], **messages}}
+
+
+def _instant(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _range_error(spec: dict) -> str:
+    low, high = spec.get("min"), spec.get("max")
+    if low is not None and high is not None:
+        return f"Enter a value from {low} to {high}."
+    if low is not None:
+        return f"Enter a value of at least {low}."
+    return f"Enter a value of at most {high}."
+
+
+@lru_cache(maxsize=512)
+def _schema_for(canonical: str) -> Schema:
+    definition = json.loads(canonical)
+    declared = {
+        spec["name"]: _marshmallow_field(spec)
+        for spec in definition["fields"]
+        if not spec.get("readonly")
+    }
+    return Schema.from_dict(declared, name="FormSubmission")(unknown=RAISE)
+
+
+def _schema(definition: dict) -> Schema:
+    return _schema_for(json.dumps(definition, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def _prepared(definition: dict, data: dict) -> dict:
+    """Blank strings from HTML forms mean "no value" for everything but text."""
+    kinds = {spec["name"]: spec["type"] for spec in definition["fields"]}
+    prepared = {}
+    for name, value in data.items():
+        kind = kinds.get(name)
+        if isinstance(value, str) and kind is not None:
+            value = value.strip()
+            if value == "" and kind not in TEXT_TYPES:
+                value = None
+        prepared[name] = value
+    return prepared
+
+
+def load_submission(definition: dict, data: Any, partial: bool = False) -> dict:
+    """The cleaned, JSON-native values, or `Invalid` with `{field: [messages]}`."""
+    if not isinstance(data, dict):
+        raise Invalid("The form data must be an object.", details={"data": ["Must be an object."]})
+    readonly = {spec["name"] for spec in definition["fields"] if spec.get("readonly")}
+    errors: dict[str, list[str]] = {
+        name: ["This field is read-only."] for name in data if name in readonly
+    }
+    try:
+        loaded = _schema(definition).load(
+            {k: v for k, v in _prepared(definition, data).items() if k not in readonly},
+            partial=partial,
+        )
+    except ValidationError as exc:
+        for name, messages in exc.messages.items():
+            errors.setdefault(name, []).extend(_flat_messages(messages))
+        loaded = {}
+    errors = {
+        name: ["Unknown field."] if m == ["Unknown field."] else m for name, m in errors.items()
+    }
+    if errors:
+        raise Invalid("Some fields need your attention.", details=errors)
+    return {name: _json_native(value) for name, value in loaded.items()}
+
+
+def _flat_messages(messages: Any) -> list[str]:
+    if isinstance(messages, str):
+        return [messages]
+    if isinstance(messages, dict):
+        return [m for value in messages.values() for m in _flat_messages(value)]
+    return [m for value in messages for m in _flat_messages(value)]
+
+
+def _json_native(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_json_native(item) for item in value]
+    return value
+
+
+def field_errors(spec: dict, value: Any) -> list[str]:
+    """Messages for one value of one field (empty when it is fine); used for defaults."""
+    definition = {"fields": [{**spec, "readonly": False}]}
+    try:
+        load_submission(definition, {spec["name"]: value})
+    except Invalid as exc:
+        return [m for messages in exc.details.values() for m in messages]
+    return []
