@@ -1,0 +1,1 @@
+"""The CRM's data and plain-function services. Never imports Flask or engine/."""

@@ -1,0 +1,1 @@
+"""SpiffWorkflow integration: the only package that imports SpiffWorkflow."""

@@ -1,0 +1,51 @@
+"""The scheduler's jobs: fire due timers. Runs in `weft scheduler` and inside `weft serve`."""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.timers import fire_due_timers
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 5
+
+
+def tick(factory: sessionmaker[Session]) -> None:
+    report = fire_due_timers(factory)
+    if report.fired or report.errors:
+        log.info(
+            "timers: fired for %d instance(s), %d conflict(s), %d error(s)",
+            len(report.fired),
+            report.conflicts,
+            report.errors,
+        )
+
+
+def _add_jobs(scheduler, factory: sessionmaker[Session]) -> None:
+    # One run at a time per process; several processes are safe (rows are claimed).
+    scheduler.add_job(
+        tick,
+        "interval",
+        seconds=TICK_SECONDS,
+        args=[factory],
+        id="timers",
+        max_instances=1,
+        coalesce=True,
+    )
+
+
+def start_background(factory: sessionmaker[Session]) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone="UTC")
+    _add_jobs(scheduler, factory)
+    scheduler.start()
+    return scheduler
+
+
+def run_blocking(factory: sessionmaker[Session]) -> None:
+    scheduler = BlockingScheduler(timezone="UTC")
+    _add_jobs(scheduler, factory)
+    scheduler.start()
