@@ -1,0 +1,74 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, abort, jsonify, send_from_directory
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.config import PROJECT_ROOT, Settings
+from core.db import make_engine, make_session_factory
+from web.errors import WeftApi, register_error_handlers
+from web.request_session import init_request_session
+
+VENDOR_PACKAGES = {"swagger-ui-dist"}
+
+
+@dataclass
+class WeftState:
+    settings: Settings
+    engine: Engine | None
+    session_factory: sessionmaker[Session]
+
+
+def create_app(
+    settings: Settings | None = None, session_factory: sessionmaker[Session] | None = None
+) -> Flask:
+    settings = settings or Settings.from_env()
+    engine = None
+    if session_factory is None:
+        engine = make_engine(settings.database_url)
+        session_factory = make_session_factory(engine)
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        # Room for a few upload files; each file's own cap is checked by the parser.
+        MAX_CONTENT_LENGTH=settings.upload_max_bytes * 4,
+        JSON_SORT_KEYS=False,
+        API_TITLE="Weft",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="api/v1/openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="api/docs",
+        OPENAPI_SWAGGER_UI_URL="/static/vendor/swagger-ui-dist/",
+    )
+    app.extensions["weft"] = WeftState(settings, engine, session_factory)
+    init_request_session(app)
+
+    api = WeftApi(app)
+    app.extensions["weft_api"] = api
+    api.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "token"}
+    )
+    from web.api import auth_api, definitions_api, instances_api, messages_api, tasks_api
+
+    for module in (auth_api, definitions_api, instances_api, tasks_api, messages_api):
+        api.register_blueprint(module.blp)
+    register_error_handlers(app)
+
+    @app.get("/static/vendor/<package>/<path:filename>")
+    def vendor_asset(package: str, filename: str):
+        """Browser packages installed from the npm lock file, served by us (no CDN)."""
+        if package not in VENDOR_PACKAGES:
+            abort(404)
+        return send_from_directory(PROJECT_ROOT / "node_modules" / package, filename)
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify({"status": "ok"})
+
+    return app

@@ -1,0 +1,51 @@
+"""Bearer-token authentication for the REST API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import current_app, g, request
+
+from core.errors import Forbidden, Unauthorized
+from core.security import read_token
+from crm_domain.users import User
+from web.request_session import db
+
+
+def current_user() -> User:
+    user = g.get("user")
+    if user is None:
+        raise Unauthorized("Sign in first.")
+    return user
+
+
+def _user_from_bearer() -> User:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send 'Authorization: Bearer <token>'; get one from /api/v1/auth/token.")
+    settings = current_app.extensions["weft"].settings
+    user_id = read_token(settings.secret_key, token.strip(), settings.token_ttl_seconds)
+    user = db().get(User, user_id) if user_id is not None else None
+    if user is None or not user.is_active:
+        raise Unauthorized("The token is invalid or has expired; sign in again.")
+    return user
+
+
+def login_required(*roles: str) -> Callable:
+    """Require a valid bearer token, and one of `roles` when given (admins pass every check)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            user = _user_from_bearer()
+            if roles and not user.has_role("admin", *roles):
+                raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.")
+            g.user = user
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
