@@ -15,7 +15,7 @@ import pytest
 from core.errors import Invalid
 from engine.parsing import UploadedFile, parse_bundle
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "miwg"
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "miwg"  # vendored, CC BY 3.0
 
 NOT_EXECUTABLE = "No executable process: set isExecutable=true"
 DATA_STORES = "Data stores are not supported"
