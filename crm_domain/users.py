@@ -1,10 +1,10 @@
-"""Users and their roles. Org units, role tables and data scopes arrive with the CRM domain."""
+"""Users: a login, roles (keys of `role` rows) and a place in the org tree."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, String, select
+from sqlalchemy import JSON, Boolean, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
@@ -32,6 +32,7 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
@@ -45,15 +46,21 @@ def create_user(
     password: str,
     roles: list[str],
     display_name: str = "",
+    org_unit_id: int | None = None,
 ) -> User:
+    from crm_domain.org import OrgUnit
+    from crm_domain.roles import role_keys
+
     errors: dict[str, list[str]] = {}
     if not username or len(username) > 80:
         errors["username"] = ["Username must be 1 to 80 characters."]
     if len(password) < MIN_PASSWORD_LENGTH:
         errors["password"] = [f"Password must be at least {MIN_PASSWORD_LENGTH} characters."]
-    unknown = sorted(set(roles) - set(BUILT_IN_ROLES))
+    unknown = sorted(set(roles) - role_keys(session))
     if unknown:
         errors["roles"] = [f"Unknown role(s): {', '.join(unknown)}."]
+    if org_unit_id is not None and session.get(OrgUnit, org_unit_id) is None:
+        errors["org_unit_id"] = ["No such org unit."]
     if errors:
         raise Invalid("The user is not valid.", details=errors)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -63,6 +70,7 @@ def create_user(
         display_name=display_name or username,
         password_hash=hash_password(password),
         roles=sorted(set(roles) | {"user"}),
+        org_unit_id=org_unit_id,
     )
     session.add(user)
     session.flush()
@@ -73,4 +81,31 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.is_active or not verify_password(user.password_hash, password):
         return None
+    return user
+
+
+def change_user(session: Session, user_id: int, **changes) -> User:
+    """Change roles, org unit, name or active flag; effective on the user's next request."""
+    from core.errors import NotFound
+    from crm_domain.org import OrgUnit
+    from crm_domain.roles import role_keys
+
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"User {user_id} does not exist.")
+    errors: dict[str, list[str]] = {}
+    if "roles" in changes:
+        unknown = sorted(set(changes["roles"]) - role_keys(session))
+        if unknown:
+            errors["roles"] = [f"Unknown role(s): {', '.join(unknown)}."]
+    unit_id = changes.get("org_unit_id")
+    if unit_id is not None and session.get(OrgUnit, unit_id) is None:
+        errors["org_unit_id"] = ["No such org unit."]
+    if errors:
+        raise Invalid("The change is not valid.", details=errors)
+    for key, value in changes.items():
+        if key == "roles":
+            value = sorted(set(value) | {"user"})
+        setattr(user, key, value)
+    session.flush()
     return user

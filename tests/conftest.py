@@ -152,6 +152,13 @@ class ApiClient:
     def put(self, url: str, json=None, **kw):
         return self.client.put(url, json=json, headers=self._headers(kw.pop("headers", None)), **kw)
 
+    def patch(self, url: str, json=None, **kw):
+        headers = self._headers(kw.pop("headers", None))
+        return self.client.patch(url, json=json, headers=headers, **kw)
+
+    def delete(self, url: str, **kw):
+        return self.client.delete(url, headers=self._headers(kw.pop("headers", None)), **kw)
+
     def upload(self, *paths_or_pairs):
         """POST files to /api/v1/process-definitions: Paths or (filename, bytes) pairs."""
         files = []
@@ -176,9 +183,20 @@ class ApiClient:
 def make_user(session: Session):
     counter = {"n": 0}
 
-    def _make(*roles: str, username: str | None = None, password: str = "correct-horse-1") -> User:
+    def _make(
+        *roles: str,
+        username: str | None = None,
+        password: str = "correct-horse-1",
+        org_unit_id: int | None = None,
+    ) -> User:
         counter["n"] += 1
-        user = create_user(session, username or f"user{counter['n']}", password, list(roles))
+        user = create_user(
+            session,
+            username or f"user{counter['n']}",
+            password,
+            list(roles),
+            org_unit_id=org_unit_id,
+        )
         session.commit()
         return user
 
@@ -220,4 +238,5 @@ def committed_factory(db_engine: Engine) -> Iterator[sessionmaker[Session]]:
     yield factory
     with db_engine.begin() as conn:
         for table in all_tables():
-            conn.execute(text(f'DELETE FROM "{table}"'))
+            if table != "role":  # the built-in roles are part of the schema's seed
+                conn.execute(text(f'DELETE FROM "{table}"'))

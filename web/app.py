@@ -54,9 +54,25 @@ def create_app(
     api.spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "token"}
     )
-    from web.api import auth_api, definitions_api, instances_api, messages_api, tasks_api
+    from web.api import (
+        admin_api,
+        auth_api,
+        definitions_api,
+        instances_api,
+        messages_api,
+        records_api,
+        tasks_api,
+    )
 
-    for module in (auth_api, definitions_api, instances_api, tasks_api, messages_api):
+    for module in (
+        auth_api,
+        definitions_api,
+        instances_api,
+        tasks_api,
+        messages_api,
+        records_api,
+        admin_api,
+    ):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
 

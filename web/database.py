@@ -23,6 +23,18 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+    if revision == "head":
+        _seed(engine)
+
+
+def _seed(engine: Engine) -> None:
+    """Rows the application needs to exist (the built-in roles); never overwrites edits."""
+    from sqlalchemy.orm import Session
+
+    from crm_domain.roles import ensure_built_in_roles
+
+    with Session(engine) as session, session.begin():
+        ensure_built_in_roles(session)
 
 
 def autogenerate(engine: Engine, message: str) -> None:

@@ -1,4 +1,13 @@
 """Imports every module that defines tables, so Base.metadata is complete."""
 
-from crm_domain import users  # noqa: F401
+from crm_domain import (  # noqa: F401
+    audit,
+    custom_fields,
+    customers,
+    interactions,
+    org,
+    products,
+    roles,
+    users,
+)
 from engine import models  # noqa: F401

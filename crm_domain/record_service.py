@@ -1,0 +1,382 @@
+"""List, read, create, change and delete CRM records of any collection, always within scope.
+
+Every query starts from `scoped_select`, which puts the actor's data scope into the SQL: a
+record outside it is not found (404), not forbidden, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import RAISE, ValidationError
+from sqlalchemy import Select, func, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.errors import Conflict, Forbidden, Invalid, NotFound
+from crm_domain import audit, custom_fields
+from crm_domain.access import Actor, required_scope, scope_clause
+from crm_domain.collections import Collection, get_collection
+from crm_domain.users import User
+
+MAX_PER_PAGE = 200
+SYSTEM_FIELDS = ("id", "version", "created_at", "updated_at", "created_by_id")
+OWNER_FIELDS = ("owner_id", "org_unit_id")
+
+
+def scoped_select(actor: Actor, collection: Collection, action: str = "read") -> Select:
+    scope = required_scope(actor, collection.name, action)
+    stmt = select(collection.model)
+    if collection.owned:
+        stmt = stmt.where(scope_clause(collection.model, actor, scope))
+    return stmt
+
+
+def _searchable(actor: Actor, collection: Collection) -> list[str]:
+    sensitive_ok = actor.rights.has_grant("view_sensitive")
+    return [c for c in collection.search if sensitive_ok or c not in collection.sensitive]
+
+
+def list_records(
+    session: Session,
+    actor: Actor,
+    name: str,
+    *,
+    q: str | None = None,
+    filters: dict[str, str] | None = None,
+    sort: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list, int]:
+    collection = get_collection(name)
+    stmt = filtered_select(session, actor, collection, q=q, filters=filters)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    stmt = stmt.order_by(*_order(session, collection, sort))
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    rows = session.scalars(stmt.limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
+    return list(rows), total
+
+
+def filtered_select(
+    session: Session,
+    actor: Actor,
+    collection: Collection,
+    *,
+    q: str | None = None,
+    filters: dict[str, str] | None = None,
+) -> Select:
+    model = collection.model
+    stmt = scoped_select(actor, collection)
+    if q and q.strip():
+        needle = f"%{q.strip().lower()}%"
+        columns = [getattr(model, c) for c in _searchable(actor, collection)]
+        stmt = stmt.where(or_(*(func.lower(col).like(needle) for col in columns)))
+    errors: dict[str, list[str]] = {}
+    custom_specs = {f.name: f.spec for f in custom_fields.active_fields(session, collection.name)}
+    for key, raw in (filters or {}).items():
+        if key.startswith("custom."):
+            spec = custom_specs.get(key.removeprefix("custom."))
+            if spec is None:
+                errors[key] = ["No such custom field."]
+                continue
+            stmt = stmt.where(_custom_equals(model, spec, raw, errors, key))
+        elif key in collection.filters:
+            stmt = stmt.where(_column_equals(getattr(model, key), raw, errors, key))
+        else:
+            errors[key] = ["Unknown filter."]
+    if errors:
+        raise Invalid("Some filters are not valid.", details=errors)
+    return stmt
+
+
+def _column_equals(column, raw: str, errors: dict, key: str):
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        kind = str
+    try:
+        if kind is bool:
+            if raw.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            value: Any = raw.lower() in ("true", "1")
+        elif kind is int:
+            value = int(raw)
+        elif kind is Decimal:
+            value = Decimal(raw)
+        else:
+            value = raw
+    except (ValueError, ArithmeticError):
+        errors[key] = [f"Not a valid {kind.__name__}."]
+        return true()
+    return column == value
+
+
+def _custom_equals(model, spec: dict, raw: str, errors: dict, key: str):
+    element = model.custom[spec["name"]]
+    try:
+        if spec["type"] == "integer":
+            return element.as_integer() == int(raw)
+        if spec["type"] == "decimal":
+            return element.as_float() == float(raw)
+        if spec["type"] == "boolean":
+            return element.as_boolean().is_(raw.lower() in ("true", "1"))
+    except ValueError:
+        errors[key] = ["Not a valid number."]
+        return true()
+    return element.as_string() == raw
+
+
+def _order(session: Session, collection: Collection, sort: str | None) -> list:
+    model = collection.model
+    if not sort:
+        return [model.id.desc()]
+    order, errors = [], []
+    custom_names = {f.name for f in custom_fields.active_fields(session, collection.name)}
+    for part in sort.split(","):
+        name = part.strip()
+        descending = name.startswith("-")
+        name = name.lstrip("-+")
+        if name.startswith("custom.") and name.removeprefix("custom.") in custom_names:
+            column = model.custom[name.removeprefix("custom.")].as_string()
+        elif name in collection.sortable:
+            column = getattr(model, name)
+        else:
+            errors.append(name)
+            continue
+        order.append(column.desc() if descending else column.asc())
+    if errors:
+        allowed = ", ".join(collection.sortable)
+        raise Invalid(
+            "Unknown sort key.",
+            details={"sort": [f"Cannot sort by {', '.join(errors)}; use {allowed}."]},
+        )
+    return [*order, model.id.asc()]
+
+
+def get_record(session: Session, actor: Actor, name: str, record_id: int, action="read"):
+    collection = get_collection(name)
+    record = session.scalar(
+        scoped_select(actor, collection, action).where(collection.model.id == record_id)
+    )
+    if record is None:
+        if action != "read" and _readable(session, actor, collection, record_id):
+            raise Forbidden(f"You may read this record but not {action} it.")
+        raise NotFound(f"There is no {name} record {record_id} that you can see.")
+    return record
+
+
+def _readable(session: Session, actor: Actor, collection: Collection, record_id: int) -> bool:
+    if actor.rights.scope(collection.name, "read") is None:
+        return False
+    stmt = scoped_select(actor, collection).where(collection.model.id == record_id)
+    return session.scalar(select(func.count()).select_from(stmt.subquery())) > 0
+
+
+def _load(collection: Collection, data: dict, partial: bool) -> tuple[dict, dict]:
+    fields = {k: v for k, v in data.items() if k not in ("custom", *OWNER_FIELDS, "version")}
+    try:
+        return collection.schema(unknown=RAISE).load(fields, partial=partial), {}
+    except ValidationError as exc:
+        return {}, {k: v for k, v in exc.normalized_messages().items()}
+
+
+def create_record(session: Session, actor: Actor, name: str, data: Any):
+    collection = get_collection(name)
+    required_scope(actor, name, "create")
+    data = _object(data)
+    values, errors = _load(collection, data, partial=False)
+    fields = custom_fields.active_fields(session, name)
+    raw_custom = data.get("custom", {})
+    if isinstance(raw_custom, dict):  # fields left out take their defaults
+        defaults = {f.name: f.spec["default"] for f in fields if f.spec.get("default") is not None}
+        raw_custom = {**defaults, **raw_custom}
+    custom, custom_errors = custom_fields.validate_custom(fields, raw_custom, partial=False)
+    errors.update(custom_errors)
+    ownership = _ownership(session, actor, collection, data, values, errors) if not errors else {}
+    if errors:
+        raise Invalid(f"The {name} record is not valid.", details=errors)
+    now = clock.now()
+    record = collection.model(
+        **values, **ownership, custom=custom, created_by_id=actor.id, created_at=now, updated_at=now
+    )
+    if collection.derive:
+        collection.derive(record)
+    session.add(record)
+    session.flush()
+    audit.record_change(
+        session, name, record.id, "create", actor.id, audit.diff({}, snapshot(record, collection))
+    )
+    return record
+
+
+def _object(data: Any) -> dict:
+    if not isinstance(data, dict):
+        raise Invalid("Send a JSON object.", details={"": ["Must be an object."]})
+    return data
+
+
+def _ownership(session, actor, collection, data, values, errors) -> dict:
+    """owner_id/org_unit_id for a new record: from its parent record, the request, or the actor."""
+    if not collection.owned:
+        return {}
+    if collection.parent:
+        key, parent_name = collection.parent
+        parent = session.scalar(
+            scoped_select(actor, get_collection(parent_name)).where(
+                get_collection(parent_name).model.id == values[key]
+            )
+        )
+        if parent is None:
+            errors[key] = ["No such record that you can see."]
+            return {}
+        return {"owner_id": parent.owner_id, "org_unit_id": parent.org_unit_id}
+    owner_id = data.get("owner_id", actor.id)
+    if owner_id == actor.id:
+        return {
+            "owner_id": actor.id,
+            "org_unit_id": data.get("org_unit_id", actor.user.org_unit_id),
+        }
+    owner = session.get(User, owner_id) if isinstance(owner_id, int) else None
+    if owner is None:
+        errors["owner_id"] = ["No such user."]
+        return {}
+    if actor.rights.scope(collection.name, "create") == "own":
+        errors["owner_id"] = ["You may only create records that you own."]
+        return {}
+    return {"owner_id": owner.id, "org_unit_id": data.get("org_unit_id", owner.org_unit_id)}
+
+
+def snapshot(record, collection: Collection) -> dict:
+    names = (
+        [*collection.schema().fields, *OWNER_FIELDS]
+        if collection.owned
+        else [*collection.schema().fields]
+    )
+    values = {name: getattr(record, name, None) for name in names}
+    values.update({f"custom.{k}": v for k, v in (record.custom or {}).items()})
+    return values
+
+
+def update_record(
+    session: Session,
+    actor: Actor,
+    name: str,
+    record_id: int,
+    data: Any,
+    expected_version: int | None,
+):
+    collection = get_collection(name)
+    record = get_record(session, actor, name, record_id, "update")
+    data = _object(data)
+    if expected_version is None:
+        raise Invalid(
+            "Say which version you edited, so that nobody's change is overwritten.",
+            details={"version": ["Send the record's version (or an If-Match header)."]},
+        )
+    values, errors = _load(collection, data, partial=True)
+    for key in collection.parent[:1] if collection.parent else ():
+        if key in values and values[key] != getattr(record, key):
+            errors[key] = ["A record cannot move to another parent."]
+    fields = custom_fields.active_fields(session, name)
+    custom, custom_errors = custom_fields.validate_custom(fields, data.get("custom"), True)
+    errors.update(custom_errors)
+    owner = _new_owner(session, actor, collection, data, errors)
+    if errors:
+        raise Invalid(f"The {name} record is not valid.", details=errors)
+    if record.version != expected_version:
+        raise _stale(record)
+    before = snapshot(record, collection)
+    swapped = session.execute(
+        update(collection.model)
+        .where(collection.model.id == record.id, collection.model.version == expected_version)
+        .values(version=expected_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if swapped.rowcount != 1:
+        session.expire(record)
+        raise _stale(record)
+    for key, value in {**values, **owner}.items():
+        setattr(record, key, value)
+    if custom:
+        record.custom = {**(record.custom or {}), **custom}
+    record.version = expected_version + 1
+    record.updated_at = clock.now()
+    if collection.derive:
+        collection.derive(record)
+    session.flush()
+    changes = audit.diff(before, snapshot(record, collection))
+    audit.record_change(session, name, record.id, "update", actor.id, changes)
+    return record
+
+
+def _stale(record) -> Conflict:
+    return Conflict(
+        "Someone else changed this record after you loaded it. Reload it and apply your change "
+        "again.",
+        details={"current_version": record.version},
+    )
+
+
+def _new_owner(session, actor, collection, data, errors) -> dict:
+    if not collection.owned or collection.parent or "owner_id" not in data:
+        return {}
+    if actor.rights.scope(collection.name, "update") == "own":
+        errors["owner_id"] = ["You may not hand records to someone else."]
+        return {}
+    owner = session.get(User, data["owner_id"]) if isinstance(data["owner_id"], int) else None
+    if owner is None:
+        errors["owner_id"] = ["No such user."]
+        return {}
+    return {"owner_id": owner.id, "org_unit_id": data.get("org_unit_id", owner.org_unit_id)}
+
+
+def delete_record(
+    session: Session, actor: Actor, name: str, record_id: int, expected_version: int | None
+) -> None:
+    collection = get_collection(name)
+    record = get_record(session, actor, name, record_id, "delete")
+    if expected_version is not None and record.version != expected_version:
+        raise _stale(record)
+    before = snapshot(record, collection)
+    session.delete(record)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # a foreign key says other records still use it
+        raise Conflict(
+            f"This {name} record is still used by other records; remove those first."
+        ) from None
+    audit.record_change(session, name, record_id, "delete", actor.id, audit.diff(before, {}))
+
+
+def mask(value: Any) -> Any:
+    if value is None:
+        return None
+    text = str(value)
+    return "*" * max(len(text) - 4, 4) + text[-4:] if len(text) > 4 else "****"
+
+
+def to_dicts(session: Session, actor: Actor, name: str, records) -> list[dict]:
+    fields = custom_fields.active_fields(session, name)
+    return [to_dict(session, actor, name, record, fields) for record in records]
+
+
+def to_dict(session: Session, actor: Actor, name: str, record, fields=None) -> dict:
+    collection = get_collection(name)
+    body = collection.schema().dump(record)
+    body.update({key: getattr(record, key) for key in SYSTEM_FIELDS})
+    if collection.owned:
+        body.update({key: getattr(record, key) for key in OWNER_FIELDS})
+    if fields is None:
+        fields = custom_fields.active_fields(session, name)
+    stored = record.custom or {}
+    body["custom"] = {f.name: stored.get(f.name) for f in fields}
+    if not actor.rights.has_grant("view_sensitive"):
+        for key in collection.sensitive:
+            body[key] = mask(body.get(key))
+        for field in fields:
+            if field.sensitive:
+                body["custom"][field.name] = mask(body["custom"][field.name])
+    return {key: audit.plain(value) for key, value in body.items()}

@@ -1,0 +1,158 @@
+"""Roles: which actions on which collections, with a data scope per collection, plus grants.
+
+A role's `permissions` is `{collection: {"actions": [...], "scope": "own|unit|subtree|all"}}`;
+`grants` are special permissions (export, view sensitive fields, ...). A user's effective right
+on a collection is the union over their roles, with the widest scope that allows the action.
+Roles are rows: an admin changes them and every worker sees it on the next request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core import clock
+from core.db import Base, JsonType, UtcDateTime
+
+ACTIONS = ("read", "create", "update", "delete")
+SCOPES = ("own", "unit", "subtree", "all")  # narrowest first
+GRANTS = (
+    "export",
+    "import",
+    "view_sensitive",
+    "manage_fields",
+    "manage_users",
+    "manage_roles",
+    "manage_settings",
+    "deploy_processes",
+)
+SALES_RECORDS = (
+    "customers",
+    "contacts",
+    "interactions",
+    "opportunities",
+    "quotes",
+    "contracts",
+    "orders",
+    "payments",
+)
+SERVICE_RECORDS = ("service-requests", "defects")
+CATALOGUE = ("products", "articles", "campaigns")
+ALL_COLLECTIONS = (*SALES_RECORDS, *SERVICE_RECORDS, *CATALOGUE)
+
+READ = ["read"]
+WRITE = ["read", "create", "update"]
+FULL = ["read", "create", "update", "delete"]
+
+
+def _rights(collections, actions, scope) -> dict:
+    return {name: {"actions": list(actions), "scope": scope} for name in collections}
+
+
+BUILT_IN = {
+    "user": {
+        "name": {"zh": "普通用户", "en": "General user"},
+        "permissions": {**_rights(("products", "articles"), READ, "all")},
+        "grants": [],
+    },
+    "salesperson": {
+        "name": {"zh": "销售员", "en": "Salesperson"},
+        "permissions": {
+            **_rights(SALES_RECORDS, WRITE, "own"),
+            **_rights(CATALOGUE, READ, "all"),
+            **_rights(SERVICE_RECORDS, READ, "own"),
+        },
+        "grants": [],
+    },
+    "sales_manager": {
+        "name": {"zh": "销售经理", "en": "Sales manager"},
+        "permissions": {
+            **_rights(SALES_RECORDS, FULL, "subtree"),
+            **_rights(SERVICE_RECORDS, READ, "subtree"),
+            **_rights(CATALOGUE, WRITE, "all"),
+        },
+        "grants": ["export", "import", "view_sensitive"],
+    },
+    "executive": {
+        "name": {"zh": "高层管理者", "en": "Executive"},
+        "permissions": _rights(ALL_COLLECTIONS, READ, "all"),
+        "grants": ["export", "view_sensitive"],
+    },
+    "service_agent": {
+        "name": {"zh": "服务专员", "en": "Service agent"},
+        "permissions": {
+            **_rights(SERVICE_RECORDS, WRITE, "unit"),
+            **_rights(("customers", "contacts"), READ, "unit"),
+            **_rights(("interactions",), WRITE, "unit"),
+            **_rights(CATALOGUE, READ, "all"),
+            "articles": {"actions": WRITE, "scope": "all"},
+        },
+        "grants": [],
+    },
+    "process_designer": {
+        "name": {"zh": "流程设计员", "en": "Process designer"},
+        "permissions": _rights(CATALOGUE, READ, "all"),
+        "grants": ["deploy_processes"],
+    },
+    "admin": {
+        "name": {"zh": "系统管理员", "en": "System administrator"},
+        "permissions": _rights(ALL_COLLECTIONS, FULL, "all"),
+        "grants": list(GRANTS),
+    },
+}
+
+
+class Role(Base):
+    __tablename__ = "role"
+
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[dict] = mapped_column(JsonType, default=dict)
+    permissions: Mapped[dict] = mapped_column(JsonType, default=dict)
+    grants: Mapped[list] = mapped_column(JsonType, default=list)
+    built_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
+def ensure_built_in_roles(session: Session) -> None:
+    """Create the built-in roles that are missing; never overwrite an admin's edits."""
+    existing = set(session.scalars(select(Role.key)))
+    for key, spec in BUILT_IN.items():
+        if key not in existing:
+            session.add(Role(key=key, built_in=True, **spec))
+    session.flush()
+
+
+def role_keys(session: Session) -> set[str]:
+    return set(session.scalars(select(Role.key))) | set(BUILT_IN)
+
+
+class Rights:
+    """What one user may do, resolved from their roles' rows (read fresh each request)."""
+
+    def __init__(self, roles: list[Role]):
+        self.is_admin = any(role.key == "admin" for role in roles)
+        self.grants = {grant for role in roles for grant in role.grants or []}
+        self._scopes: dict[tuple[str, str], str] = {}
+        for role in roles:
+            for collection, right in (role.permissions or {}).items():
+                scope = right.get("scope", "own")
+                for action in right.get("actions", []):
+                    held = self._scopes.get((collection, action))
+                    if held is None or SCOPES.index(scope) > SCOPES.index(held):
+                        self._scopes[(collection, action)] = scope
+
+    def scope(self, collection: str, action: str) -> str | None:
+        """The widest scope in which the user may do `action`, or None when they may not."""
+        if self.is_admin:
+            return "all"
+        return self._scopes.get((collection, action))
+
+    def has_grant(self, grant: str) -> bool:
+        return self.is_admin or grant in self.grants
+
+
+def rights_of(session: Session, role_names: list[str]) -> Rights:
+    roles = list(session.scalars(select(Role).where(Role.key.in_(role_names))))
+    return Rights(roles)
