@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.errors import Conflict, Forbidden, Invalid, NotFound
-from crm_domain import audit, custom_fields
+from crm_domain import audit, custom_fields, webhooks
 from crm_domain.access import Actor, required_scope, scope_clause
 from crm_domain.collections import Collection, get_collection
 from crm_domain.users import User
@@ -208,6 +208,7 @@ def create_record(session: Session, actor: Actor, name: str, data: Any):
     audit.record_change(
         session, name, record.id, "create", actor.id, audit.diff({}, snapshot(record, collection))
     )
+    webhooks.record_event(session, name, "created", lambda: to_dict(session, None, name, record))
     return record
 
 
@@ -308,6 +309,7 @@ def update_record(
     session.flush()
     changes = audit.diff(before, snapshot(record, collection))
     audit.record_change(session, name, record.id, "update", actor.id, changes)
+    webhooks.record_event(session, name, "updated", lambda: to_dict(session, None, name, record))
     return record
 
 
@@ -349,6 +351,8 @@ def delete_record(
             f"This {name} record is still used by other records; remove those first."
         ) from None
     audit.record_change(session, name, record_id, "delete", actor.id, audit.diff(before, {}))
+    deleted = {key: audit.plain(value) for key, value in before.items()}
+    webhooks.record_event(session, name, "deleted", lambda: {"id": record_id, **deleted})
 
 
 def mask(value: Any) -> Any:
@@ -363,7 +367,8 @@ def to_dicts(session: Session, actor: Actor, name: str, records) -> list[dict]:
     return [to_dict(session, actor, name, record, fields) for record in records]
 
 
-def to_dict(session: Session, actor: Actor, name: str, record, fields=None) -> dict:
+def to_dict(session: Session, actor: Actor | None, name: str, record, fields=None) -> dict:
+    """The record as the API returns it; `actor=None` means unmasked (for webhooks)."""
     collection = get_collection(name)
     body = collection.schema().dump(record)
     body.update({key: getattr(record, key) for key in SYSTEM_FIELDS})
@@ -373,7 +378,7 @@ def to_dict(session: Session, actor: Actor, name: str, record, fields=None) -> d
         fields = custom_fields.active_fields(session, name)
     stored = record.custom or {}
     body["custom"] = {f.name: stored.get(f.name) for f in fields}
-    if not actor.rights.has_grant("view_sensitive"):
+    if actor is not None and not actor.rights.has_grant("view_sensitive"):
         for key in collection.sensitive:
             body[key] = mask(body.get(key))
         for field in fields:

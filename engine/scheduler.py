@@ -1,4 +1,4 @@
-"""The scheduler's jobs: fire due timers. Runs in `weft scheduler` and inside `weft serve`."""
+"""The scheduler's jobs: fire due timers, send the outbox. In `weft scheduler` and `weft serve`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
+from crm_domain.outbox import dispatch_due
+from crm_domain.webhooks import SENDERS
 from engine.timers import fire_due_timers
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,9 @@ def tick(factory: sessionmaker[Session]) -> None:
             report.conflicts,
             report.errors,
         )
+    sent = dispatch_due(factory, SENDERS)
+    if sent.sent or sent.retried or sent.dead:
+        log.info("outbox: %d sent, %d to retry, %d gave up", sent.sent, sent.retried, sent.dead)
 
 
 def _add_jobs(scheduler, factory: sessionmaker[Session]) -> None:

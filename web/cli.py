@@ -140,7 +140,9 @@ def deploy(settings: Settings, files: tuple[Path, ...]) -> None:
 @click.option("--now", "now_text", default=None, help="Run due work as of this ISO-8601 instant.")
 @click.pass_obj
 def tick(settings: Settings, now_text: str | None) -> None:
-    """Run all due work once (timers), as of now or the given instant."""
+    """Run all due work once (timers, outbox), as of now or the given instant."""
+    from crm_domain.outbox import dispatch_due
+    from crm_domain.webhooks import SENDERS
     from engine.timers import fire_due_timers
 
     try:
@@ -150,9 +152,11 @@ def tick(settings: Settings, now_text: str | None) -> None:
             "Use an ISO-8601 instant, e.g. 2027-01-01T09:00:00Z.", param_hint="--now"
         ) from None
     report = fire_due_timers(_factory(settings), now)
+    sent = dispatch_due(_factory(settings), SENDERS, now)
     click.echo(
         f"as of {now.isoformat()}: timers fired for {len(report.fired)} instance(s), "
-        f"{report.conflicts} conflict(s), {report.errors} error(s)"
+        f"{report.conflicts} conflict(s), {report.errors} error(s); "
+        f"outbox {sent.sent} sent, {sent.retried} to retry, {sent.dead} gave up"
     )
     if report.errors:
         sys.exit(1)

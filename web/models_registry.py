@@ -6,8 +6,10 @@ from crm_domain import (  # noqa: F401
     customers,
     interactions,
     org,
+    outbox,
     products,
     roles,
     users,
+    webhooks,
 )
 from engine import models  # noqa: F401

@@ -219,3 +219,73 @@ def change_user(body: dict, user_id: int):
 
     current_actor().require_grant("manage_users", "Changing users")
     return jsonify(_user_dict(change(db(), user_id, **body)))
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+
+
+class WebhookRequest(Schema):
+    class Meta:
+        unknown = RAISE
+
+    url = fields.String(validate=validate.Length(min=1, max=1000))
+    events = fields.List(fields.String(validate=validate.Length(min=1, max=100)))
+    description = fields.String(validate=validate.Length(max=500))
+    active = fields.Boolean()
+
+
+def _webhook_dict(endpoint, with_secret: bool = False) -> dict:
+    body = {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "events": endpoint.events,
+        "description": endpoint.description,
+        "active": endpoint.active,
+        "created_at": endpoint.created_at.isoformat(),
+    }
+    if with_secret:  # shown once, when created: the receiver needs it to check signatures
+        body["secret"] = endpoint.secret
+    return body
+
+
+@blp.route("/admin/webhooks", methods=["GET"])
+@login_required()
+def list_webhooks():
+    from crm_domain import webhooks
+
+    current_actor().require_grant("manage_settings", "Managing webhooks")
+    return jsonify({"items": [_webhook_dict(e) for e in webhooks.list_endpoints(db())]})
+
+
+@blp.route("/admin/webhooks", methods=["POST"])
+@login_required()
+@blp.arguments(WebhookRequest)
+def create_webhook(body: dict):
+    """Subscribe an address to record events such as `customers.created` or `orders.*`."""
+    from crm_domain import webhooks
+
+    current_actor().require_grant("manage_settings", "Managing webhooks")
+    endpoint = webhooks.create_endpoint(
+        db(), body.get("url", ""), body.get("events"), body.get("description", "")
+    )
+    return jsonify(_webhook_dict(endpoint, with_secret=True)), 201
+
+
+@blp.route("/admin/webhooks/<int:endpoint_id>", methods=["PATCH"])
+@login_required()
+@blp.arguments(WebhookRequest)
+def change_webhook(body: dict, endpoint_id: int):
+    from crm_domain import webhooks
+
+    current_actor().require_grant("manage_settings", "Managing webhooks")
+    return jsonify(_webhook_dict(webhooks.change_endpoint(db(), endpoint_id, **body)))
+
+
+@blp.route("/admin/webhooks/<int:endpoint_id>/deliveries", methods=["GET"])
+@login_required()
+def webhook_deliveries(endpoint_id: int):
+    """The delivery log: each event sent to this endpoint, with every attempt."""
+    from crm_domain import webhooks
+
+    current_actor().require_grant("manage_settings", "Managing webhooks")
+    return jsonify({"items": webhooks.deliveries(db(), endpoint_id)})
