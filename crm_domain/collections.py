@@ -25,6 +25,8 @@ class Collection:
     owned: bool = True  # has owner_id/org_unit_id and a data scope
     parent: tuple[str, str] | None = None  # (foreign key, collection) it belongs to
     derive: Callable[[object], None] | None = None  # fills computed columns before a save
+    # (time column, title column): records shown on their customer's timeline
+    timeline: tuple[str, str] | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -87,6 +89,7 @@ register(
         filters=("customer_id", "contact_id", "channel", "direction", "owner_id"),
         sortable=("id", "occurred_at", "created_at"),
         parent=("customer_id", "customers"),
+        timeline=("occurred_at", "summary"),
     )
 )
 register(

@@ -57,6 +57,7 @@ def create_app(
     from web.api import (
         admin_api,
         auth_api,
+        customer_api,
         definitions_api,
         instances_api,
         messages_api,
@@ -71,6 +72,7 @@ def create_app(
         tasks_api,
         messages_api,
         records_api,
+        customer_api,
         admin_api,
     ):
         api.register_blueprint(module.blp)
