@@ -156,3 +156,60 @@ class Rights:
 def rights_of(session: Session, role_names: list[str]) -> Rights:
     roles = list(session.scalars(select(Role).where(Role.key.in_(role_names))))
     return Rights(roles)
+
+
+def _checked_rights(permissions, grants) -> dict[str, list[str]]:
+    from crm_domain.collections import COLLECTIONS
+
+    errors: dict[str, list[str]] = {}
+    if permissions is not None:
+        if not isinstance(permissions, dict):
+            return {"permissions": ["Give {collection: {actions, scope}}."]}
+        for collection, right in permissions.items():
+            path = f"permissions.{collection}"
+            if collection not in COLLECTIONS:
+                errors[path] = ["Unknown collection."]
+            elif not isinstance(right, dict) or set(right) - {"actions", "scope"}:
+                errors[path] = ["Give {actions: [...], scope: ...}."]
+            else:
+                actions = right.get("actions", [])
+                if not isinstance(actions, list) or set(actions) - set(ACTIONS):
+                    errors[f"{path}.actions"] = [f"Use actions from: {', '.join(ACTIONS)}."]
+                if right.get("scope", "own") not in SCOPES:
+                    errors[f"{path}.scope"] = [f"Use one of: {', '.join(SCOPES)}."]
+    if grants is not None and (not isinstance(grants, list) or set(grants) - set(GRANTS)):
+        errors["grants"] = [f"Use grants from: {', '.join(GRANTS)}."]
+    return errors
+
+
+def create_role(session: Session, key: str, name: dict, permissions: dict, grants: list) -> Role:
+    from core.errors import Conflict, Invalid
+
+    errors = _checked_rights(permissions, grants)
+    if not key or not key.replace("_", "").isalnum() or not key[0].isalpha() or len(key) > 50:
+        errors["key"] = ["Use letters, digits and '_', starting with a letter."]
+    if errors:
+        raise Invalid("The role is not valid.", details=errors)
+    if session.get(Role, key) is not None:
+        raise Conflict(f"Role '{key}' already exists.", details={"key": ["Taken."]})
+    role = Role(key=key, name=name, permissions=permissions, grants=grants, built_in=False)
+    session.add(role)
+    session.flush()
+    return role
+
+
+def change_role(session: Session, key: str, **changes) -> Role:
+    """New rights take effect on each holder's next request (rights are read per request)."""
+    from core.errors import Invalid, NotFound
+
+    role = session.get(Role, key)
+    if role is None:
+        raise NotFound(f"Role '{key}' does not exist.")
+    errors = _checked_rights(changes.get("permissions"), changes.get("grants"))
+    if errors:
+        raise Invalid("The role is not valid.", details=errors)
+    for name, value in changes.items():
+        setattr(role, name, value)
+    role.updated_at = clock.now()
+    session.flush()
+    return role

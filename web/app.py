@@ -62,6 +62,7 @@ def create_app(
         instances_api,
         messages_api,
         records_api,
+        roles_api,
         tasks_api,
     )
 
@@ -74,6 +75,7 @@ def create_app(
         records_api,
         customer_api,
         admin_api,
+        roles_api,
     ):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
