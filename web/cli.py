@@ -74,16 +74,23 @@ def db_upgrade(settings: Settings, no_shipped: bool) -> None:
 
 
 @main.command()
+@click.option("--customers", default=3000, show_default=True, help="How many demo customers.")
 @click.pass_obj
-def demo(settings: Settings) -> None:
-    """Load demo data (demo logins for every role) where it is missing."""
-    from crm_domain.demo import DEMO_PASSWORD, DEMO_USERS, load_demo_users
+def demo(settings: Settings, customers: int) -> None:
+    """Load the demo company (org tree, users, customers, history) into an empty CRM."""
+    from crm_domain.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 
     with unit_of_work(_factory(settings)) as session:
-        created = load_demo_users(session)
-    click.echo(f"demo users created: {len(created)}")
+        counts = load_demo(session, customers=customers)
+    if counts.get("customers"):
+        click.echo(
+            f"demo data loaded: {counts['customers']} customers, {counts['users']} users, "
+            f"{counts['products']} products"
+        )
+    else:
+        click.echo("demo data already present; nothing loaded")
     click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
-    for username, display_name, roles in DEMO_USERS:
+    for username, display_name, roles, _unit in DEMO_USERS:
         click.echo(f"  {username:10} {', '.join(roles):18} {display_name}")
 
 
