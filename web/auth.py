@@ -10,6 +10,7 @@ from flask import current_app, g, request
 
 from core.errors import Forbidden, Unauthorized
 from core.security import read_token
+from crm_domain.roles import rights_of
 from crm_domain.users import User
 from web.request_session import db
 
@@ -34,15 +35,29 @@ def _user_from_bearer() -> User:
     return user
 
 
-def login_required(*roles: str) -> Callable:
-    """Require a valid bearer token, and one of `roles` when given (admins pass every check)."""
+def _allowed(user: User, roles: tuple[str, ...], grant: str | None) -> bool:
+    if not roles and grant is None:
+        return True
+    if user.has_role("admin", *roles):
+        return True
+    return grant is not None and rights_of(db(), user.roles).has_grant(grant)
+
+
+def login_required(*roles: str, grant: str | None = None) -> Callable:
+    """Require a valid bearer token; and one of `roles`, or the permission `grant`, when given.
+
+    Admins pass every check. A grant is read from the user's role rows on each request, so an
+    administrator giving a custom role `deploy_processes` takes effect at once.
+    """
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any):
             user = _user_from_bearer()
-            if roles and not user.has_role("admin", *roles):
-                raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.")
+            if not _allowed(user, roles, grant):
+                needs = [f"the role {', '.join(roles)}"] if roles else []
+                needs += [f"the '{grant}' permission"] if grant else []
+                raise Forbidden(f"This needs {' or '.join(needs)}.")
             g.user = user
             return view(*args, **kwargs)
 

@@ -57,3 +57,16 @@ def test_admins_add_roles_and_bad_rights_are_refused(api_as, make_user):
     assert admin.post("/api/v1/admin/roles", json={"key": "quality_inspector"}).status_code == 409
     manager = api_as("sales_manager")
     assert manager.patch("/api/v1/admin/roles/user", json={"grants": []}).status_code == 403
+
+
+def test_a_custom_role_with_the_deploy_grant_may_upload_processes(api_as, make_user):
+    from tests.integration.test_quote_approval_api import QUOTE_FILES
+
+    admin = api_as("admin")
+    admin.post(
+        "/api/v1/admin/roles",
+        json={"key": "flow_editor", "permissions": {}, "grants": ["deploy_processes"]},
+    )
+    editor = api_as(user=make_user("flow_editor"))
+    assert editor.upload(*QUOTE_FILES).status_code == 201
+    assert api_as("sales_manager").upload(*QUOTE_FILES).status_code == 403

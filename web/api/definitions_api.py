@@ -23,11 +23,10 @@ blp = Blueprint(
     url_prefix="/api/v1/process-definitions",
     description="BPMN/DMN/form definitions, versioned",
 )
-DESIGNERS = ("process_designer",)
 
 
 @blp.route("", methods=["POST"])
-@login_required(*DESIGNERS)
+@login_required(grant="deploy_processes")
 @blp.response(201, DeploymentSchema)
 @blp.alt_response(200, schema=DeploymentSchema, description="Identical content: no new version")
 def deploy():
@@ -92,7 +91,7 @@ def get_bpmn(key: str, version: int):
 
 
 @blp.route("/<string:key>/current", methods=["PUT"])
-@login_required(*DESIGNERS)
+@login_required(grant="deploy_processes")
 @blp.arguments(SetCurrentRequest)
 @blp.response(200, DefinitionSchema)
 def set_current(body: dict, key: str):
