@@ -116,3 +116,17 @@ def subtree_ids(path: str):
 
 def list_org_units(session: Session) -> list[OrgUnit]:
     return list(session.scalars(select(OrgUnit).order_by(OrgUnit.path)))
+
+
+def find_org_unit(session: Session, id_or_name: str) -> OrgUnit:
+    """A unit by id ("12") or by its exact name ("苏州办事处"); names must be unambiguous."""
+    if id_or_name.isdigit():
+        return get_org_unit(session, int(id_or_name))
+    matches = list(session.scalars(select(OrgUnit).where(OrgUnit.name == id_or_name).limit(2)))
+    if len(matches) != 1:
+        problem = "No org unit has" if not matches else "Several org units have"
+        raise Invalid(
+            f"{problem} the name '{id_or_name}'; give its id instead.",
+            details={"org_unit": ["Not found." if not matches else "Ambiguous."]},
+        )
+    return matches[0]

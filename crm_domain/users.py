@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, ForeignKey, String, select
@@ -22,6 +23,7 @@ BUILT_IN_ROLES = (
     "process_designer",
 )
 MIN_PASSWORD_LENGTH = 8
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
 class User(Base):
@@ -30,6 +32,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(255))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
@@ -47,6 +50,7 @@ def create_user(
     roles: list[str],
     display_name: str = "",
     org_unit_id: int | None = None,
+    email: str | None = None,
 ) -> User:
     from crm_domain.org import OrgUnit
     from crm_domain.roles import role_keys
@@ -61,6 +65,8 @@ def create_user(
         errors["roles"] = [f"Unknown role(s): {', '.join(unknown)}."]
     if org_unit_id is not None and session.get(OrgUnit, org_unit_id) is None:
         errors["org_unit_id"] = ["No such org unit."]
+    if email is not None and not EMAIL.match(email):
+        errors["email"] = ["Not a valid e-mail address."]
     if errors:
         raise Invalid("The user is not valid.", details=errors)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -71,6 +77,7 @@ def create_user(
         password_hash=hash_password(password),
         roles=sorted(set(roles) | {"user"}),
         org_unit_id=org_unit_id,
+        email=email,
     )
     session.add(user)
     session.flush()
@@ -98,6 +105,8 @@ def change_user(session: Session, user_id: int, **changes) -> User:
         unknown = sorted(set(changes["roles"]) - role_keys(session))
         if unknown:
             errors["roles"] = [f"Unknown role(s): {', '.join(unknown)}."]
+    if changes.get("email") is not None and not EMAIL.match(changes["email"]):
+        errors["email"] = ["Not a valid e-mail address."]
     unit_id = changes.get("org_unit_id")
     if unit_id is not None and session.get(OrgUnit, unit_id) is None:
         errors["org_unit_id"] = ["No such org unit."]

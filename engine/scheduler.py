@@ -8,15 +8,16 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm_domain.outbox import dispatch_due
-from crm_domain.webhooks import SENDERS
+from core.config import Settings
+from crm_domain.outbox import Sender, dispatch_due
+from crm_domain.senders import outbox_senders
 from engine.timers import fire_due_timers
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 5
 
 
-def tick(factory: sessionmaker[Session]) -> None:
+def tick(factory: sessionmaker[Session], senders: dict[str, Sender] | None = None) -> None:
     report = fire_due_timers(factory)
     if report.fired or report.errors:
         log.info(
@@ -25,7 +26,7 @@ def tick(factory: sessionmaker[Session]) -> None:
             report.conflicts,
             report.errors,
         )
-    sent = dispatch_due(factory, SENDERS)
+    sent = dispatch_due(factory, senders or outbox_senders(Settings.from_env().smtp_url))
     if sent.sent or sent.retried or sent.dead:
         log.info("outbox: %d sent, %d to retry, %d gave up", sent.sent, sent.retried, sent.dead)
 
@@ -36,7 +37,7 @@ def _add_jobs(scheduler, factory: sessionmaker[Session]) -> None:
         tick,
         "interval",
         seconds=TICK_SECONDS,
-        args=[factory],
+        args=[factory, outbox_senders(Settings.from_env().smtp_url)],
         id="timers",
         max_instances=1,
         coalesce=True,

@@ -61,6 +61,7 @@ def create_app(
         definitions_api,
         instances_api,
         messages_api,
+        notifications_api,
         records_api,
         roles_api,
         tasks_api,
@@ -76,6 +77,7 @@ def create_app(
         customer_api,
         admin_api,
         roles_api,
+        notifications_api,
     ):
         api.register_blueprint(module.blp)
     register_error_handlers(app)

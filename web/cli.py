@@ -104,16 +104,26 @@ def user() -> None:
 @click.option("--password", required=True)
 @click.option("--role", "roles", multiple=True, help="Role key; repeat for several.")
 @click.option("--display-name", default="")
+@click.option("--org-unit", "org_unit", default=None, help="Org unit id or exact name.")
 @click.pass_obj
 def user_create(
-    settings: Settings, username: str, password: str, roles: tuple[str, ...], display_name: str
+    settings: Settings,
+    username: str,
+    password: str,
+    roles: tuple[str, ...],
+    display_name: str,
+    org_unit: str | None,
 ) -> None:
     """Create a user."""
+    from crm_domain.org import find_org_unit
     from crm_domain.users import create_user
 
     try:
         with unit_of_work(_factory(settings)) as session:
-            created = create_user(session, username, password, list(roles), display_name)
+            unit_id = find_org_unit(session, org_unit).id if org_unit else None
+            created = create_user(
+                session, username, password, list(roles), display_name, org_unit_id=unit_id
+            )
             roles_text = ", ".join(created.roles)
             click.echo(f"created user {created.username} (id {created.id}) roles: {roles_text}")
     except WeftError as error:
@@ -149,7 +159,7 @@ def deploy(settings: Settings, files: tuple[Path, ...]) -> None:
 def tick(settings: Settings, now_text: str | None) -> None:
     """Run all due work once (timers, outbox), as of now or the given instant."""
     from crm_domain.outbox import dispatch_due
-    from crm_domain.webhooks import SENDERS
+    from crm_domain.senders import outbox_senders
     from engine.timers import fire_due_timers
 
     try:
@@ -159,7 +169,7 @@ def tick(settings: Settings, now_text: str | None) -> None:
             "Use an ISO-8601 instant, e.g. 2027-01-01T09:00:00Z.", param_hint="--now"
         ) from None
     report = fire_due_timers(_factory(settings), now)
-    sent = dispatch_due(_factory(settings), SENDERS, now)
+    sent = dispatch_due(_factory(settings), outbox_senders(settings.smtp_url), now)
     click.echo(
         f"as of {now.isoformat()}: timers fired for {len(report.fired)} instance(s), "
         f"{report.conflicts} conflict(s), {report.errors} error(s); "

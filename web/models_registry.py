@@ -5,6 +5,7 @@ from crm_domain import (  # noqa: F401
     custom_fields,
     customers,
     interactions,
+    notifications,
     org,
     outbox,
     products,

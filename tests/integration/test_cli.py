@@ -60,6 +60,24 @@ def test_user_create_and_errors(cli):
     assert "password" in weak.output and "Unknown role" in weak.output
 
 
+def test_user_create_places_the_user_in_an_org_unit(cli):
+    from crm_domain.org import create_org_unit
+    from crm_domain.users import User
+
+    cli("db", "upgrade", "--no-shipped")
+    with cli.factory()() as session:
+        unit_id = create_org_unit(session, "杭州办事处", "office").id
+        session.commit()
+    args = ("user", "create", "--password", "long-enough-1", "--role", "salesperson")
+    assert cli(*args, "--username", "a", "--org-unit", "杭州办事处").exit_code == 0
+    assert cli(*args, "--username", "b", "--org-unit", str(unit_id)).exit_code == 0
+    nowhere = cli(*args, "--username", "c", "--org-unit", "火星办事处")
+    assert nowhere.exit_code == 2 and "No org unit" in nowhere.output
+    with cli.factory()() as session:
+        placed = dict(session.execute(select(User.username, User.org_unit_id)).all())
+    assert placed == {"a": unit_id, "b": unit_id}
+
+
 def test_deploy_and_tick_now(cli, tmp_path):
     cli("db", "upgrade", "--no-shipped")
     bpmn = tmp_path / "nightly.bpmn"

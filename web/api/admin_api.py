@@ -163,6 +163,7 @@ class UserRequest(Schema):
     display_name = fields.String(load_default="", validate=validate.Length(max=200))
     roles = fields.List(fields.String(), load_default=list)
     org_unit_id = fields.Integer(allow_none=True, load_default=None)
+    email = fields.String(allow_none=True, load_default=None)
 
 
 class UserChange(Schema):
@@ -172,6 +173,7 @@ class UserChange(Schema):
     display_name = fields.String(validate=validate.Length(min=1, max=200))
     roles = fields.List(fields.String())
     org_unit_id = fields.Integer(allow_none=True)
+    email = fields.String(allow_none=True)
     is_active = fields.Boolean()
 
 
@@ -182,6 +184,7 @@ def _user_dict(user: User) -> dict:
         "display_name": user.display_name,
         "roles": user.roles,
         "org_unit_id": user.org_unit_id,
+        "email": user.email,
         "is_active": user.is_active,
     }
 
@@ -207,6 +210,7 @@ def create_user_route(body: dict):
         body["roles"],
         body["display_name"],
         body["org_unit_id"],
+        body["email"],
     )
     return jsonify(_user_dict(user)), 201
 
