@@ -125,7 +125,9 @@ class _WeftPolicy(RestrictingNodeTransformer):
         self.error(node, "'global' is not allowed in Weft scripts.")
         return node
 
-    visit_Nonlocal = visit_Global
+    def visit_Nonlocal(self, node):
+        self.error(node, "'nonlocal' is not allowed in Weft scripts.")
+        return node
 
     def visit_ExceptHandler(self, node):
         if node.type is None:
@@ -281,20 +283,46 @@ def _pow_(base: Any, exponent: Any, modulus: Any = None) -> Any:
 
 
 def _lshift_(value: Any, shift: Any) -> Any:
-    if isinstance(value, int) and isinstance(shift, int) and value and shift > MAX_INT_BITS:
+    if (
+        isinstance(value, int)
+        and isinstance(shift, int)
+        and value
+        and value.bit_length() + shift > MAX_INT_BITS
+    ):
         raise _too_big("The result of '<<'")
     return value << shift
 
 
-_FORMAT_WIDTH = re.compile(r"%[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_PERCENT_SPEC = re.compile(r"[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def _percent_numbers(text: str) -> list[str]:
+    """Width and precision of every `%` conversion, read the way CPython's `%` reads them."""
+    numbers: list[str] = []
+    position = 0
+    while (position := text.find("%", position) + 1) > 0:
+        if text.startswith("%", position):  # "%%"
+            position += 1
+            continue
+        if text.startswith("(", position):  # a mapping key; CPython counts nested parentheses
+            depth = 0
+            while position < len(text):
+                depth += {"(": 1, ")": -1}.get(text[position], 0)
+                position += 1
+                if depth == 0:
+                    break
+        spec = _PERCENT_SPEC.match(text, position)
+        numbers.extend(spec.groups(""))
+        position = spec.end()
+    return numbers
 
 
 def _mod_(left: Any, right: Any) -> Any:
-    if isinstance(left, str):
-        for width, precision in _FORMAT_WIDTH.findall(left):
-            for number in (width, precision):
-                if number == "*" or (number and int(number) > MAX_FORMAT_WIDTH):
-                    raise _too_big("A '%' format width")
+    if isinstance(left, str | bytes):
+        text = left.decode("latin-1") if isinstance(left, bytes) else left
+        for number in _percent_numbers(text):
+            if number == "*" or (number and int(number) > MAX_FORMAT_WIDTH):
+                raise _too_big("A '%' format width")
     return left % right
 
 
@@ -331,18 +359,39 @@ def _inplacevar_(operator: str, left: Any, right: Any) -> Any:
 
 
 _WIDTH_METHODS = {"ljust", "rjust", "center", "zfill"}
+_GUARDED_TEXT_METHODS = _WIDTH_METHODS | {"expandtabs", "replace", "translate", "join"}
 
 
 def _getattr_(obj: Any, name: str, *default: Any) -> Any:
     value = safer_getattr(obj, name, *default)
     if isinstance(obj, str | bytes):
-        if name in _WIDTH_METHODS:
-            return _width_checked(value)
-        if name == "expandtabs":
-            return lambda tabsize=8: value(min(tabsize, MAX_FORMAT_WIDTH))
-        if name == "replace":
-            return _replace_checked(obj, value)
+        return _guarded_text_method(obj, name, value)
+    if isinstance(obj, type) and issubclass(obj, str | bytes) and name in _GUARDED_TEXT_METHODS:
+        return _unbound_checked(obj, name, value)  # str.ljust(text, width)
     return value
+
+
+def _guarded_text_method(text: str | bytes, name: str, method: Callable) -> Callable:
+    if name in _WIDTH_METHODS:
+        return _width_checked(method)
+    if name == "expandtabs":
+        return _expandtabs_checked(text, method)
+    if name == "replace":
+        return _replace_checked(text, method)
+    if name == "translate":
+        return _translate_checked(text, method)
+    if name == "join":
+        return _join_checked(text, method)
+    return method
+
+
+def _unbound_checked(kind: type, name: str, function: Callable) -> Callable:
+    def call(text, *args, **kwargs):
+        if not isinstance(text, kind):
+            return function(text, *args, **kwargs)  # Python's own TypeError
+        return _guarded_text_method(text, name, getattr(text, name))(*args, **kwargs)
+
+    return call
 
 
 def _width_checked(method: Callable) -> Callable:
@@ -355,14 +404,49 @@ def _width_checked(method: Callable) -> Callable:
 
 
 def _replace_checked(text: Any, method: Callable) -> Callable:
-    def call(old, new, *args):
+    def call(old, new, *args, **kwargs):
         if len(new) > len(old) and old:
             grown = len(text) + text.count(old) * (len(new) - len(old))
             if grown > MAX_SEQUENCE_LENGTH:
                 raise _too_big("The result of replace()")
-        elif not old and len(text) * len(new) > MAX_SEQUENCE_LENGTH:
-            raise _too_big("The result of replace()")
-        return method(old, new, *args)
+        elif not old and len(text) + (len(text) + 1) * len(new) > MAX_SEQUENCE_LENGTH:
+            raise _too_big("The result of replace()")  # '' matches around every character
+        return method(old, new, *args, **kwargs)
+
+    return call
+
+
+def _expandtabs_checked(text: Any, method: Callable) -> Callable:
+    def call(tabsize=8):
+        tabsize = min(tabsize, MAX_FORMAT_WIDTH)
+        tabs = text.count(b"\t" if isinstance(text, bytes) else "\t")
+        if len(text) + tabs * max(tabsize, 0) > MAX_SEQUENCE_LENGTH:
+            raise _too_big("The result of expandtabs()")
+        return method(tabsize)
+
+    return call
+
+
+def _translate_checked(text: Any, method: Callable) -> Callable:
+    def call(table, *args, **kwargs):
+        pieces = table.values() if isinstance(table, dict) else table
+        if isinstance(table, dict | list | tuple):
+            longest = max((len(p) for p in pieces if isinstance(p, str | bytes)), default=1)
+            if len(text) * longest > MAX_SEQUENCE_LENGTH:
+                raise _too_big("The result of translate()")
+        return method(table, *args, **kwargs)
+
+    return call
+
+
+def _join_checked(separator: Any, method: Callable) -> Callable:
+    def call(iterable):
+        items = list(iterable)
+        size = len(separator) * max(len(items) - 1, 0)
+        size += sum(len(item) for item in items if isinstance(item, str | bytes))
+        if size > MAX_SEQUENCE_LENGTH:
+            raise _too_big("The result of join()")
+        return method(items)
 
     return call
 
@@ -517,7 +601,7 @@ _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 class _Budget:
-    __slots__ = ("deadline", "memory_ceiling", "next_memory_check", "steps", "timeout")
+    __slots__ = ("breach", "deadline", "memory_ceiling", "next_memory_check", "steps", "timeout")
 
     def __init__(self, timeout: float):
         self.timeout = timeout
@@ -526,23 +610,63 @@ class _Budget:
         self.memory_ceiling = None if resident is None else resident + MAX_MEMORY_GROWTH_BYTES
         self.next_memory_check = 0.0
         self.steps = 0
+        self.breach: _Abort | None = None  # the first breach, even if the script caught it
 
     def tick(self) -> bool:
         self.steps += 1
         if self.steps > MAX_STEPS:
-            raise _Abort(
+            self._abort(
                 ScriptResourceLimit,
                 f"The script ran more than {MAX_STEPS:,} steps (loop rounds and calls).",
             )
         moment = time.monotonic()
         if moment > self.deadline:
-            raise _Abort(ScriptTimeout, f"The script ran longer than {self.timeout:g} s.")
+            self._abort(ScriptTimeout, f"The script ran longer than {self.timeout:g} s.")
         if self.memory_ceiling is not None and moment >= self.next_memory_check:
             self.next_memory_check = moment + _MEMORY_CHECK_INTERVAL
             resident = _resident_bytes()
             if resident is not None and resident > self.memory_ceiling:
-                raise _Abort(ScriptResourceLimit, "The script used too much memory.")
+                self._abort(ScriptResourceLimit, "The script used too much memory.")
         return True
+
+    def _abort(self, error_class: type[ScriptError], message: str):
+        abort = _Abort(error_class, message)
+        if self.breach is None:
+            self.breach = abort
+        raise abort
+
+    def raise_breach(self) -> None:
+        """A breach the script caught (`except ValueError.mro()[-2]`, `finally: return`) still
+        ends the run with the budget's error."""
+        if self.breach is not None:
+            breach = self.breach
+            raise breach.error_class(breach.message, _script_line(breach)) from None
+
+    def ticking_builtins(self) -> dict[str, Any]:
+        """Builtins that loop in C over what the script gives them, made to tick per item."""
+        tick = self.tick
+
+        def map(function, *iterables):
+            for item in builtins.map(function, *iterables):
+                tick()
+                yield item
+
+        def filter(function, iterable):  # in Python: the builtin skips items without yielding
+            for item in iterable:
+                tick()
+                if item if function is None else function(item):
+                    yield item
+
+        def sum(iterable, /, start=0):
+            if _length(start) is None or isinstance(start, str | bytes):
+                return builtins.sum(iterable, start)  # numbers (Python refuses strings itself)
+            total = start  # lists or tuples: bounded by '+' and ticking, not quadratic in C
+            for item in iterable:
+                tick()
+                total = _add_(total, item)
+            return total
+
+        return {"_tick_": tick, "map": map, "filter": filter, "sum": sum}
 
 
 # --- running -------------------------------------------------------------------------------------
@@ -561,40 +685,43 @@ class Sandbox:
 
     def evaluate(self, expression: str, data: Mapping[str, Any], extra: Mapping | None = None):
         code = _compile(expression.strip(), "eval")
-        scope = self._scope(data, extra)
-        return self._run(lambda: eval(code, scope), expression)
+        scope, budget = self._scope(data, extra)
+        return self._run(lambda: eval(code, scope), budget)
 
     def execute(
         self, script: str, data: dict[str, Any], extra: Mapping | None = None
     ) -> dict[str, Any]:
         """Run `script`; `data` is updated in place with what the script leaves behind."""
         code = _compile(script, "exec")
-        scope = self._scope(data, extra)
-        self._run(lambda: exec(code, scope), script)
+        scope, budget = self._scope(data, extra)
+        self._run(lambda: exec(code, scope), budget)
         extra_names = set(extra or ())
         result = {}
+        size = _StoredSize()
         for name, value in scope.items():
             if name == "__builtins__" or callable(value):
                 continue
             if name in extra_names and value is extra[name]:
                 continue
-            result[name] = storable(name, value)
+            result[name] = _storable(name, value, 0, size)
         data.clear()
         data.update(result)
         return data
 
-    def _scope(self, data: Mapping[str, Any], extra: Mapping | None) -> dict[str, Any]:
+    def _scope(
+        self, data: Mapping[str, Any], extra: Mapping | None
+    ) -> tuple[dict[str, Any], _Budget]:
         scope = dict(extra or ())
         scope.update(data)
         budget = _Budget(self.timeout_seconds)
-        scope["__builtins__"] = {**self.builtins, "_tick_": budget.tick}
-        return scope
+        scope["__builtins__"] = {**self.builtins, **budget.ticking_builtins()}
+        return scope, budget
 
-    def _run(self, run: Callable[[], Any], source: str) -> Any:
+    def _run(self, run: Callable[[], Any], budget: _Budget) -> Any:
         context = _MONEY_CONTEXT.copy()
         try:
             with decimal.localcontext(context):
-                return run()
+                result = run()
         except _Abort as abort:
             raise abort.error_class(abort.message, _script_line(abort)) from None
         except RecursionError:
@@ -603,6 +730,11 @@ class Sandbox:
             raise ScriptResourceLimit("The script used too much memory.") from None
         except decimal.Overflow:
             raise ScriptResourceLimit("A decimal number is too large.") from None
+        except Exception:
+            budget.raise_breach()  # e.g. a NameError raised while handling the budget's abort
+            raise
+        budget.raise_breach()
+        return result
 
 
 def _script_line(error: BaseException) -> int | None:
@@ -616,10 +748,35 @@ def _script_line(error: BaseException) -> int | None:
 
 
 _SCALARS = (str, int, float, bool, type(None), datetime, timedelta)
+MAX_STORED_ITEMS = 2 * MAX_SEQUENCE_LENGTH  # values (list items, dict entries) kept after a run
+MAX_STORED_CHARACTERS = 16 * MAX_SEQUENCE_LENGTH  # characters of all the strings kept
+
+
+class _StoredSize:
+    """What one run's data adds up to, counting a shared list or string each time it appears
+    (as JSON will): `[row] * 1000` is a thousand rows, not one."""
+
+    __slots__ = ("characters", "items")
+
+    def __init__(self):
+        self.items = 0
+        self.characters = 0
+
+    def add(self, name: str, value: Any) -> None:
+        self.items += 1
+        if isinstance(value, str):
+            self.characters += len(value)
+        if self.items > MAX_STORED_ITEMS or self.characters > MAX_STORED_CHARACTERS:
+            raise ScriptResourceLimit(f"Variable '{name}' is too large to keep in process data.")
 
 
 def storable(name: str, value: Any, depth: int = 0) -> Any:
     """The value as process data can keep it (JSON-like); refuses what cannot be kept."""
+    return _storable(name, value, depth, _StoredSize())
+
+
+def _storable(name: str, value: Any, depth: int, size: _StoredSize) -> Any:
+    size.add(name, value)
     if isinstance(value, _SCALARS):
         return value
     if isinstance(value, decimal.Decimal):
@@ -629,11 +786,11 @@ def storable(name: str, value: Any, depth: int = 0) -> Any:
     if depth > 50:
         raise ScriptError(f"Variable '{name}' is nested too deeply to store.")
     if isinstance(value, list | tuple):
-        return [storable(name, item, depth + 1) for item in value]
+        return [_storable(name, item, depth + 1, size) for item in value]
     if isinstance(value, set | frozenset):
-        return sorted((storable(name, item, depth + 1) for item in value), key=repr)
+        return sorted((_storable(name, item, depth + 1, size) for item in value), key=repr)
     if isinstance(value, dict):
-        return {str(key): storable(name, item, depth + 1) for key, item in value.items()}
+        return {str(key): _storable(name, item, depth + 1, size) for key, item in value.items()}
     raise ScriptError(
         f"Variable '{name}' holds a {type(value).__name__}, which process data cannot store."
     )

@@ -16,7 +16,9 @@ plain string. Errors come back as `Invalid` with `{path: [messages]}`, e.g.
 from __future__ import annotations
 
 import json
+import math
 import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 from marshmallow import (
@@ -131,7 +133,8 @@ class FieldSchema(Schema):
             choices = data.get("choices") or []
             if not choices:
                 refuse("choices", "A choice field needs at least one choice.")
-            values = [choice["value"] for choice in choices]
+            # As text too: an HTML form sends "1" for both 1 and "1".
+            values = [str(choice["value"]) for choice in choices]
             if len(values) != len(set(values)):
                 refuse("choices", "Choice values must be unique.")
         elif "choices" in data:
@@ -143,7 +146,8 @@ class FieldSchema(Schema):
                 problem = _bound_problem(kind, data[option])
                 if problem:
                     refuse(option, problem)
-        if not errors and "min" in data and "max" in data and data["min"] > data["max"]:
+        bounded = not errors and "min" in data and "max" in data
+        if bounded and _bound_value(kind, data["min"]) > _bound_value(kind, data["max"]):
             refuse("max", "max must not be below min.")
         for option in ("min_length", "max_length"):
             if option in data and kind not in TEXT_TYPES:
@@ -164,6 +168,8 @@ def _bound_problem(kind: str, bound: Any) -> str | None:
     if kind in NUMBER_TYPES:
         if isinstance(bound, bool) or not isinstance(bound, int | float):
             return "Must be a number."
+        if not math.isfinite(bound):
+            return "Must be a finite number."
         if kind == "integer" and not float(bound).is_integer():
             return "Must be a whole number for an integer field."
         return None
@@ -173,13 +179,21 @@ def _bound_problem(kind: str, bound: Any) -> str | None:
 
 
 def _is_iso(text: str, kind: str) -> bool:
-    from datetime import date, datetime
-
     try:
-        (date if kind == "date" else datetime).fromisoformat(text.replace("Z", "+00:00"))
+        _bound_value(kind, text)
     except ValueError:
         return False
     return True
+
+
+def _bound_value(kind: str, bound: Any) -> Any:
+    """A min/max as submissions are compared with it (ISO texts as dates or UTC instants)."""
+    if kind == "date":
+        return date.fromisoformat(bound)
+    if kind == "datetime":
+        value = datetime.fromisoformat(bound.replace("Z", "+00:00"))
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return bound
 
 
 class FormSchema(Schema):

@@ -19,6 +19,7 @@ from core.errors import Invalid
 from forms.definitions import TEXT_TYPES
 
 REQUIRED = "This field is required."
+BLANK_IS_TEXT = {"text", "long_text"}  # a blank input is "" here; for every other type, no value
 DEFAULT_MAX_LENGTH = {"text": 200, "long_text": 10_000, "email": 254, "phone": 30}
 PHONE_PATTERN = r"^\+?[0-9][0-9 ()\-]{2,29}$"
 
@@ -39,6 +40,15 @@ class ChoiceField(fields.Field):
         if str(value) in self.by_text:
             return self.by_text[str(value)]
         raise ValidationError("Choose one of the listed options.")
+
+
+class WholeNumber(fields.Integer):
+    """An integer; 1.5 is refused rather than cut to 1 (1.0 is fine)."""
+
+    def _validated(self, value):
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
 
 
 class IsoDate(fields.Date):
@@ -73,12 +83,13 @@ def _marshmallow_field(spec: dict) -> fields.Field:
     checks: list = []
     if kind in TEXT_TYPES:
         longest = spec.get("max_length", DEFAULT_MAX_LENGTH[kind])
-        shortest = max(spec.get("min_length", 0), 1 if required else 0)
+        shortest = spec.get("min_length", 0)
         checks.append(
-            validate.Length(
-                min=shortest,
-                max=longest,
-                error=f"Enter between {shortest} and {longest} characters."
+            _text_length(
+                required,
+                shortest,
+                longest,
+                f"Enter between {shortest} and {longest} characters."
                 if shortest
                 else f"Enter at most {longest} characters.",
             )
@@ -92,11 +103,11 @@ def _marshmallow_field(spec: dict) -> fields.Field:
         return fields.String(validate=checks, **options)
     if kind in ("integer", "decimal"):
         if "min" in spec or "max" in spec:
-            checks.append(
-                validate.Range(min=spec.get("min"), max=spec.get("max"), error=_range_error(spec))
-            )
+            # Compared with the bound as written: 0.01, not the float 0.01000000000000000021.
+            low, high = (_as_written(spec[b]) if b in spec else None for b in ("min", "max"))
+            checks.append(validate.Range(min=low, max=high, error=_range_error(spec)))
         if kind == "integer":
-            return fields.Integer(
+            return WholeNumber(
                 validate=checks, **_with_messages(options, invalid="Enter a whole number.")
             )
         return fields.Decimal(
@@ -125,6 +136,24 @@ def _marshmallow_field(spec: dict) -> fields.Field:
         validate=validate.Length(min=1 if required else 0, error=REQUIRED),
         **_with_messages(options, invalid="Choose from the listed options."),
     )
+
+
+def _as_written(bound: float | int) -> decimal.Decimal:
+    return decimal.Decimal(repr(bound))
+
+
+def _text_length(required: bool, shortest: int, longest: int, error: str):
+    """Blank is "required" or fine (as in HTML, min_length does not apply to a blank input)."""
+
+    def check(value: str) -> None:
+        if not value:
+            if required:
+                raise ValidationError(REQUIRED)
+            return
+        if not shortest <= len(value) <= longest:
+            raise ValidationError(error)
+
+    return check
 
 
 def _with_messages(options: dict, **messages: str) -> dict:
@@ -168,7 +197,7 @@ def _prepared(definition: dict, data: dict) -> dict:
         kind = kinds.get(name)
         if isinstance(value, str) and kind is not None:
             value = value.strip()
-            if value == "" and kind not in TEXT_TYPES:
+            if value == "" and kind not in BLANK_IS_TEXT:
                 value = None
         prepared[name] = value
     return prepared
@@ -209,7 +238,7 @@ def _flat_messages(messages: Any) -> list[str]:
 
 def _json_native(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
-        return float(value)
+        return float(value) + 0.0  # + 0.0: -0.001 rounded to places 2 is 0.0, not -0.0
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, date):
