@@ -30,11 +30,12 @@ def start_instance(
     if data is not None and not isinstance(data, dict):
         raise Invalid("The instance data is not valid.", details={"data": ["Must be an object."]})
     workflow = runtime.new_workflow(definition)
-    workflow.data.update(data or {})
-    # Start data is visible to the first tasks through the start task's data.
-    workflow.task_tree.data.update(data or {})
-    for task in workflow.get_tasks(state=TaskState.READY):
-        task.data.update(data or {})
+    if data:
+        workflow.data.update(data)
+        # Start data is visible to the first tasks through the start task's data.
+        workflow.task_tree.data.update(data)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
     row = ProcessInstance(
         definition_id=definition.id,
         process_key=definition.key,

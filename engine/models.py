@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import clock
 from core.db import Base, JsonType, UtcDateTime
@@ -110,6 +110,9 @@ class ProcessInstance(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
+    # Read-only links (no columns): a row loaded with its definition keeps it in the session.
+    definition: Mapped[ProcessDefinition] = relationship(viewonly=True, lazy="select")
+
 
 class HumanTask(Base):
     """The inbox: user tasks kept in step with the workflow, so lists never deserialize one."""
@@ -136,6 +139,9 @@ class HumanTask(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    # Read-only link (no column), filled by engine.tasks.get_task in the same query.
+    instance: Mapped[ProcessInstance] = relationship(viewonly=True, lazy="select")
 
 
 class InstanceEvent(Base):

@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -64,7 +64,8 @@ class LoadedInstance:
     definition: ProcessDefinition
     workflow: BpmnWorkflow
     is_new: bool = False
-    events: list[InstanceEvent] = field(default_factory=list)
+    # History rows queued by record(), inserted by save() in one statement.
+    events: list[dict[str, Any]] = field(default_factory=list)
     # What the instance waited on when loaded; its rows are rewritten only when this changes.
     waits_before: dict[str, tuple] = field(default_factory=dict)
     # User tasks ready when loaded: exactly the instance's open inbox rows (save keeps it so).
@@ -75,14 +76,14 @@ class LoadedInstance:
     def record(self, kind: str, *, user: User | None = None, task=None, **detail: Any) -> None:
         """Queue a history event; it is written with the instance by save()."""
         self.events.append(
-            InstanceEvent(
-                kind=kind,
-                at=clock.now(),
-                user_id=user.id if user else None,
-                task_id=str(task.id) if task is not None else None,
-                task_name=task_label(task) if task is not None else None,
-                detail=detail,
-            )
+            {
+                "kind": kind,
+                "at": clock.now(),
+                "user_id": user.id if user else None,
+                "task_id": str(task.id) if task is not None else None,
+                "task_name": task_label(task) if task is not None else None,
+                "detail": detail,
+            }
         )
 
 
@@ -165,17 +166,21 @@ def workflow_data_of_task(task) -> dict:
 
 
 def save(session: Session, loaded: LoadedInstance, incident: Incidental | None = None) -> None:
-    """Persist the workflow (insert, or compare-and-swap), then bring the side tables in step."""
+    """Persist the workflow (insert, or compare-and-swap), then bring the side tables in step.
+
+    The compare-and-swap and the new inbox and history rows are Core statements built once:
+    they are plain rows, and the ORM's unit of work would cost more here than the database.
+    """
     row, workflow = loaded.row, loaded.workflow
     ready = {} if row.status == "cancelled" else {str(t.id): t for t in ready_user_tasks(workflow)}
     open_ids = loaded.ready_before - loaded.closed_task_ids
-    new_tasks: list[HumanTask] = []
+    new_tasks: list[dict[str, Any]] = []
     if incident is None and row.status != "cancelled":
         try:
             new_tasks = _new_human_tasks(session, loaded, ready, open_ids)
         except Exception as exc:
             incident = incident_from(exc)
-    status = _status(row, workflow, incident)
+    status = _status(row, workflow, incident, bool(ready))
     if incident is not None:
         loaded.record("incident", message=incident.message, task_name=incident.task_name)
     elif status == "completed":
@@ -195,27 +200,39 @@ def save(session: Session, loaded: LoadedInstance, incident: Incidental | None =
     keep = set(ready) if status not in ("cancelled", "completed") else set()
     _cancel_tasks(session, open_ids - keep)
     loaded.ready_before, loaded.closed_task_ids = keep, set()
-    for task_row in new_tasks:
-        task_row.instance_id = row.id
-    session.add_all(new_tasks)
+    if new_tasks:
+        for task_row in new_tasks:
+            task_row["instance_id"] = row.id
+        session.execute(_INSERT_HUMAN_TASKS, new_tasks)
     _sync_waits(session, loaded, status)
-    for event in loaded.events:
-        event.instance_id = row.id
-    session.add_all(loaded.events)
-    loaded.events.clear()
+    if loaded.events:
+        for event in loaded.events:
+            event["instance_id"] = row.id
+        session.execute(_INSERT_EVENTS, loaded.events)
+        loaded.events = []
     session.flush()
 
 
-def _status(row: ProcessInstance, workflow: BpmnWorkflow, incident: Incidental | None) -> str:
+_instance_table = ProcessInstance.__table__
+_INSERT_HUMAN_TASKS = HumanTask.__table__.insert()
+_INSERT_EVENTS = InstanceEvent.__table__.insert()
+# The SET clause comes from the parameters' column names; the WHERE is the compare-and-swap.
+_COMPARE_AND_SWAP = _instance_table.update().where(
+    _instance_table.c.id == bindparam("row_id"),
+    _instance_table.c.revision == bindparam("expected_revision"),
+)
+
+
+def _status(
+    row: ProcessInstance, workflow: BpmnWorkflow, incident: Incidental | None, has_ready: bool
+) -> str:
     if incident is not None:
         return "error"
     if row.status in ("suspended", "cancelled"):
         return row.status
     if workflow.is_completed():
         return "completed"
-    if workflow.get_next_task(state=TaskState.READY, manual=True) is not None:
-        return "running"
-    return "waiting"
+    return "running" if has_ready else "waiting"
 
 
 def _write_instance(session: Session, loaded: LoadedInstance, status: str) -> None:
@@ -233,15 +250,13 @@ def _write_instance(session: Session, loaded: LoadedInstance, status: str) -> No
             setattr(row, name, value)
         row.revision = 1
         session.add(row)
-        session.flush()
+        session.flush()  # through the unit of work: the caller gets a normal persistent row
         loaded.is_new = False
         return
     expected = row.revision
     result = session.execute(
-        update(ProcessInstance)
-        .where(ProcessInstance.id == row.id, ProcessInstance.revision == expected)
-        .values(revision=expected + 1, **values)
-        .execution_options(synchronize_session=False)
+        _COMPARE_AND_SWAP,
+        {"row_id": row.id, "expected_revision": expected, "revision": expected + 1, **values},
     )
     if result.rowcount != 1:
         raise Conflict(
@@ -259,7 +274,7 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list:
 
 def _new_human_tasks(
     session: Session, loaded: LoadedInstance, ready: dict, open_ids: set[str]
-) -> list[HumanTask]:
+) -> list[dict[str, Any]]:
     """Rows for user tasks that became ready; evaluating their properties may raise."""
     rows = []
     for task_id, task in ready.items():
@@ -281,24 +296,26 @@ def _cancel_tasks(session: Session, task_ids: set[str]) -> None:
         )
 
 
-def _human_task_row(session: Session, loaded: LoadedInstance, task) -> HumanTask:
+def _human_task_row(session: Session, loaded: LoadedInstance, task) -> dict[str, Any]:
     from engine.task_properties import task_properties
 
     props = task_properties(session, task, _script_engine)
-    return HumanTask(
-        id=str(task.id),
-        process_key=loaded.row.process_key,
-        bpmn_id=task.task_spec.bpmn_id,
-        name=task_label(task),
-        lane=task.task_spec.lane,
-        assignee_id=props.assignee_id,
-        form_key=props.form_key,
-        instructions=props.instructions,
-        priority=props.priority,
-        due_at=props.due_at,
-        status="open",
-        created_at=clock.now(),
-    )
+    return {
+        "id": str(task.id),
+        "process_key": loaded.row.process_key,
+        "bpmn_id": task.task_spec.bpmn_id,
+        "name": task_label(task),
+        "lane": task.task_spec.lane,
+        "assignee_id": props.assignee_id,
+        "form_key": props.form_key,
+        "instructions": props.instructions,
+        "priority": props.priority,
+        "due_at": props.due_at,
+        "status": "open",
+        "created_at": clock.now(),
+        "completed_at": None,
+        "completed_by_id": None,
+    }
 
 
 def waits_of(workflow: BpmnWorkflow) -> dict[str, tuple]:

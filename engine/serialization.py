@@ -116,14 +116,19 @@ def dump_state(workflow: BpmnWorkflow) -> str:
     return json.dumps(dct, separators=(",", ":"))
 
 
-def load_state(state: str, definition: Any, script_engine: Any) -> BpmnWorkflow:
-    spec, subprocess_specs = definition_specs(definition)
+def state_from_json(state: str, spec: Any, subprocess_specs: dict) -> BpmnWorkflow:
+    """A workflow from `dump_state` output, rebuilt onto the given (shared, cached) specs."""
     dct = json.loads(state)
     version = dct.pop(_serializer.VERSION_KEY, None)
     if version != _serializer.VERSION:
         dct[_serializer.VERSION_KEY] = version
         _serializer.migrate(dct)
-    workflow = _serializer.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+    return _serializer.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+
+
+def load_state(state: str, definition: Any, script_engine: Any) -> BpmnWorkflow:
+    spec, subprocess_specs = definition_specs(definition)
+    workflow = state_from_json(state, spec, subprocess_specs)
     workflow.script_engine = script_engine
     return workflow
 

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
+from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import clock
 from core.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from crm_domain.users import User
 from engine import runtime
-from engine.models import HumanTask, InstanceEvent, ProcessDefinition, ProcessInstance
+from engine.models import HumanTask, InstanceEvent, ProcessInstance
 from forms.submission import load_submission
 
 SCOPES = ("mine", "available", "all")
@@ -75,21 +76,27 @@ def _ordered(query: Select) -> Select:
     )
 
 
+# One query for the task, its instance and the instance's definition; the task holds the
+# instance and the instance its definition, so neither is read again while the task is in use.
+_TASK_WITH_INSTANCE = (
+    select(HumanTask)
+    .join(HumanTask.instance)
+    .join(ProcessInstance.definition)
+    .options(contains_eager(HumanTask.instance).contains_eager(ProcessInstance.definition))
+    .where(HumanTask.id == bindparam("task_id"))
+)
+
+
 def get_task(session: Session, task_id: str) -> HumanTask:
     """The task, with its instance and definition loaded in the same query."""
     try:
         UUID(task_id)
     except ValueError:
         raise NotFound(f"Task {task_id} does not exist.") from None
-    row = session.execute(
-        select(HumanTask, ProcessInstance, ProcessDefinition)
-        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-        .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
-        .where(HumanTask.id == task_id)
-    ).first()
-    if row is None:
+    task = session.scalar(_TASK_WITH_INSTANCE, {"task_id": task_id})
+    if task is None:
         raise NotFound(f"Task {task_id} does not exist.")
-    return row[0]
+    return task
 
 
 def may_work_on(user: User, task: HumanTask) -> bool:
@@ -189,14 +196,12 @@ def _require_open(task: HumanTask) -> None:
 def task_form(session: Session, task: HumanTask) -> dict | None:
     if not task.form_key:
         return None
-    instance = session.get(ProcessInstance, task.instance_id)
-    definition = session.get(ProcessDefinition, instance.definition_id)
-    return definition.forms.get(task.form_key)
+    return task.instance.definition.forms.get(task.form_key)
 
 
 def task_data(session: Session, task: HumanTask) -> dict:
     """The data the task sees; reads the workflow (for one task page, never for lists)."""
-    instance = session.get(ProcessInstance, task.instance_id)
+    instance = task.instance
     loaded = runtime.load(session, instance)
     spiff_task = runtime.find_task(loaded.workflow, task.id)
     if spiff_task is None:
@@ -213,7 +218,7 @@ def complete_task(session: Session, user: User, task_id: str, data: Any) -> Huma
         )
     if not may_work_on(user, task):
         raise Forbidden("This task is not yours to do.")
-    instance = session.get(ProcessInstance, task.instance_id)
+    instance = task.instance
     if instance.status == "suspended":
         raise Conflict("The process is suspended; its tasks cannot be completed now.")
     if instance.status != "running":
@@ -226,15 +231,27 @@ def complete_task(session: Session, user: User, task_id: str, data: Any) -> Huma
         raise Conflict("The process has moved on; this task is no longer waiting.")
     spiff_task.data.update(cleaned)
     spiff_task.run()
-    task.status = "completed"
-    task.completed_at = clock.now()
-    task.completed_by_id = user.id
-    if task.assignee_id is None:
-        task.assignee_id = user.id
     loaded.closed_task_ids.add(task.id)
     loaded.record("task_completed", user=user, task=spiff_task, data=cleaned)
     runtime.save(session, loaded, runtime.run_engine(loaded))
+    # After the compare-and-swap: every writer locks the instance row first, then its tasks.
+    _close_task(session, task, user)
     return task
+
+
+_human_tasks = HumanTask.__table__
+# The SET clause comes from the parameters' column names.
+_CLOSE_TASK = _human_tasks.update().where(_human_tasks.c.id == bindparam("task_id"))
+
+
+def _close_task(session: Session, task: HumanTask, user: User) -> None:
+    """Mark the inbox row completed, in the transaction that saves the instance."""
+    values = {"status": "completed", "completed_at": clock.now(), "completed_by_id": user.id}
+    if task.assignee_id is None:
+        values["assignee_id"] = user.id
+    session.execute(_CLOSE_TASK, {"task_id": task.id, **values})
+    for name, value in values.items():
+        set_committed_value(task, name, value)
 
 
 def _plain(data: Any) -> dict:
