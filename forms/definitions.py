@@ -45,6 +45,7 @@ FIELD_TYPES = (
     "multi_choice",
     "email",
     "phone",
+    "reference",
 )
 TEXT_TYPES = {"text", "long_text", "email", "phone"}
 NUMBER_TYPES = {"integer", "decimal"}
@@ -118,6 +119,9 @@ class FieldSchema(Schema):
     min_length = fields.Integer(validate=validate.Range(0, 100_000))
     max_length = fields.Integer(validate=validate.Range(1, 100_000))
     choices = fields.List(fields.Nested(ChoiceSchema), validate=validate.Length(max=MAX_CHOICES))
+    pattern = fields.String(validate=validate.Length(min=1, max=200))
+    collection = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9-]{0,49}$"))
+    sensitive = fields.Boolean(load_default=False)
 
     @validates_schema
     def _options_fit_the_type(self, data, **kwargs):
@@ -139,6 +143,18 @@ class FieldSchema(Schema):
                 refuse("choices", "Choice values must be unique.")
         elif "choices" in data:
             refuse("choices", f"Only choice fields have choices, not '{kind}'.")
+        if "pattern" in data:
+            problem = (
+                pattern_problem(data["pattern"])
+                if kind in ("text", "long_text")
+                else (f"Only text fields have a pattern, not '{kind}'.")
+            )
+            if problem:
+                refuse("pattern", problem)
+        if kind == "reference" and not data.get("collection"):
+            refuse("collection", "A reference field names the collection it points to.")
+        elif "collection" in data and kind != "reference":
+            refuse("collection", "Only reference fields have a collection.")
         if "places" in data and kind != "decimal":
             refuse("places", "Only decimal fields have places.")
         for option in ("min", "max"):
@@ -162,6 +178,21 @@ class FieldSchema(Schema):
         if data["type"] == "decimal":
             data.setdefault("places", 2)
         return data
+
+
+# A quantified group that is itself quantified, e.g. (a+)+ or (\w*)*: backtracking can take
+# exponential time on a short input, and Python's re has no timeout.
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}]\)[+*{]")
+
+
+def pattern_problem(pattern: str) -> str | None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"Not a valid regular expression: {exc}."
+    if _NESTED_QUANTIFIER.search(pattern):
+        return "Nested repetition such as (a+)+ is not allowed: it can make matching hang."
+    return None
 
 
 def _bound_problem(kind: str, bound: Any) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import decimal
 import json
+import re
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -100,7 +101,15 @@ def _marshmallow_field(spec: dict) -> fields.Field:
             )
         if kind == "phone":
             checks.append(validate.Regexp(PHONE_PATTERN, error="Not a valid phone number."))
+        if spec.get("pattern"):
+            checks.append(_full_match(spec["pattern"]))
         return fields.String(validate=checks, **options)
+    if kind == "reference":
+        return fields.Integer(
+            strict=False,
+            validate=validate.Range(min=1, error="Choose a record."),
+            **_with_messages(options, invalid="Choose a record."),
+        )
     if kind in ("integer", "decimal"):
         if "min" in spec or "max" in spec:
             # Compared with the bound as written: 0.01, not the float 0.01000000000000000021.
@@ -152,6 +161,16 @@ def _text_length(required: bool, shortest: int, longest: int, error: str):
             return
         if not shortest <= len(value) <= longest:
             raise ValidationError(error)
+
+    return check
+
+
+def _full_match(pattern: str):
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> None:
+        if value and compiled.fullmatch(value) is None:
+            raise ValidationError("Does not match the required format.")
 
     return check
 

@@ -456,3 +456,54 @@ def test_shipped_quote_form_accepts_a_quote():
         "list_price": ["Enter a value of at least 0.01."],
         "quoted_price": ["Enter a value of at least 0."],
     }
+
+
+# --- patterns, references, sensitive ------------------------------------------------------------
+
+
+def _one_field(**spec):
+    from forms.definitions import validate_form_definition
+
+    field = {"name": "code", "type": "text", "label": "Code", **spec}
+    return validate_form_definition({"key": "f", "title": "F", "fields": [field]})
+
+
+def test_a_pattern_must_match_the_whole_value():
+    from forms.submission import load_submission
+
+    form = _one_field(pattern=r"[A-Z]{2}-\d{4}")
+
+    assert load_submission(form, {"code": "SZ-2026"}) == {"code": "SZ-2026"}
+    with pytest.raises(Invalid) as info:
+        load_submission(form, {"code": "SZ-2026x"})
+    assert info.value.details == {"code": ["Does not match the required format."]}
+    assert load_submission(form, {"code": ""}) == {"code": ""}  # optional and blank
+
+
+@pytest.mark.parametrize(
+    ("spec", "path", "fragment"),
+    [
+        ({"pattern": "(unclosed"}, "fields.0.pattern", "Not a valid regular expression"),
+        ({"pattern": r"(a+)+$"}, "fields.0.pattern", "Nested repetition"),
+        ({"pattern": r"(\w*)*x"}, "fields.0.pattern", "Nested repetition"),
+        ({"type": "integer", "pattern": "x"}, "fields.0.pattern", "Only text fields"),
+        ({"type": "reference"}, "fields.0.collection", "names the collection"),
+        ({"collection": "customers"}, "fields.0.collection", "Only reference fields"),
+    ],
+)
+def test_pattern_and_reference_options_are_checked(spec, path, fragment):
+    with pytest.raises(Invalid) as info:
+        _one_field(**spec)
+    assert any(fragment in message for message in info.value.details[path])
+
+
+def test_a_reference_is_a_record_id_and_sensitive_is_accepted():
+    from forms.submission import load_submission
+
+    form = _one_field(type="reference", collection="customers", sensitive=True)
+
+    assert form["fields"][0]["sensitive"] is True
+    assert load_submission(form, {"code": "12"}) == {"code": 12}
+    for bad in (0, "abc", -3):
+        with pytest.raises(Invalid):
+            load_submission(form, {"code": bad})
