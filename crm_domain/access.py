@@ -57,3 +57,19 @@ def required_scope(actor: Actor, collection: str, action: str) -> str:
     if scope is None:
         raise Forbidden(f"You may not {action} {collection}.")
     return scope
+
+
+def reaches(
+    session: Session, actor: Actor, scope: str, owner_id: int | None, org_unit_id: int | None
+) -> bool:
+    """Whether a record owned by (owner_id, org_unit_id) lies within `scope` for the actor:
+    the same rule as `scope_clause`, for a record that is not saved yet."""
+    if scope == "all" or (owner_id is not None and owner_id == actor.id):
+        return True
+    if scope == "own" or actor.user.org_unit_id is None or org_unit_id is None:
+        return False
+    if scope == "unit":
+        return org_unit_id == actor.user.org_unit_id
+    if scope == "subtree" and actor.unit_path:
+        return org_unit_id in set(session.scalars(subtree_ids(actor.unit_path)))
+    return False

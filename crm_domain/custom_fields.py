@@ -37,14 +37,32 @@ class CustomField(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
 
+CACHE_KEY = "weft.custom_fields"
+
+
 def active_fields(session: Session, collection: str) -> list[CustomField]:
-    return list(
+    cache = session.info.get(CACHE_KEY)
+    if cache is not None and collection in cache:
+        return cache[collection]
+    fields = list(
         session.scalars(
             select(CustomField)
             .where(CustomField.collection == collection, CustomField.archived.is_(False))
             .order_by(CustomField.position, CustomField.id)
         )
     )
+    if cache is not None:
+        cache[collection] = fields
+    return fields
+
+
+def start_cache(session: Session) -> None:
+    """Read each collection's definitions once until `end_cache` (for a bulk import)."""
+    session.info[CACHE_KEY] = {}
+
+
+def end_cache(session: Session) -> None:
+    session.info.pop(CACHE_KEY, None)
 
 
 def list_fields(session: Session, collection: str | None = None, archived: bool = False):

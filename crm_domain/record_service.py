@@ -6,10 +6,11 @@ record outside it is not found (404), not forbidden, so ids cannot be probed.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import RAISE, ValidationError
+from marshmallow import RAISE, Schema, ValidationError
 from sqlalchemy import Select, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,13 +18,22 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from crm_domain import audit, custom_fields, webhooks
-from crm_domain.access import Actor, required_scope, scope_clause
+from crm_domain.access import Actor, reaches, required_scope, scope_clause
 from crm_domain.collections import Collection, get_collection
+from crm_domain.records import Change
 from crm_domain.users import User
 
 MAX_PER_PAGE = 200
 SYSTEM_FIELDS = ("id", "version", "created_at", "updated_at", "created_by_id")
 OWNER_FIELDS = ("owner_id", "org_unit_id")
+PENDING_CREATES = "weft.pending_creates"
+
+
+@functools.lru_cache(maxsize=256)
+def _schema(schema_class: type[Schema], unknown: str | None = None) -> Schema:
+    """One instance per schema class: building a schema deep-copies its fields (slow in bulk).
+    Instances hold no per-call state (marshmallow 4 has no context), so sharing is safe."""
+    return schema_class(unknown=unknown) if unknown else schema_class()
 
 
 def scoped_select(actor: Actor, collection: Collection, action: str = "read") -> Select:
@@ -176,13 +186,36 @@ def _readable(session: Session, actor: Actor, collection: Collection, record_id:
 
 def _load(collection: Collection, data: dict, partial: bool) -> tuple[dict, dict]:
     fields = {k: v for k, v in data.items() if k not in ("custom", *OWNER_FIELDS, "version")}
+    schema = _schema(collection.schema, RAISE)
+    if partial:  # a PATCH may leave fields out, but nested child rows are always sent whole
+        partial = tuple(name for name in schema.fields if name not in collection.children)
     try:
-        return collection.schema(unknown=RAISE).load(fields, partial=partial), {}
-    except ValidationError as exc:
-        return {}, {k: v for k, v in exc.normalized_messages().items()}
+        return schema.load(fields, partial=partial), {}
+    except ValidationError as exc:  # the valid part still gets its references checked
+        valid = exc.valid_data if isinstance(exc.valid_data, dict) else {}
+        return valid, _flat_errors(exc.normalized_messages())
 
 
-def create_record(session: Session, actor: Actor, name: str, data: Any):
+def _flat_errors(messages: dict, path: str = "") -> dict[str, list]:
+    """Nested marshmallow errors keyed by field path: {"lines": {0: {"quantity": [..]}}} →
+    {"lines.0.quantity": [..]}; a nested row's own errors go to its path ("lines.0")."""
+    flat: dict[str, list] = {}
+    for key, value in messages.items():
+        here = path if key == "_schema" and path else f"{path}.{key}" if path else str(key)
+        if isinstance(value, dict):
+            for sub_key, sub_messages in _flat_errors(value, here).items():
+                flat.setdefault(sub_key, []).extend(sub_messages)
+        else:
+            flat.setdefault(here, []).extend(value if isinstance(value, list) else [value])
+    return flat
+
+
+def create_record(session: Session, actor: Actor, name: str, data: Any, *, batch: bool = False):
+    """Validate and add a record; audit entry and webhook event follow its INSERT.
+
+    With `batch=True` (bulk imports) the INSERT waits for `flush_batch`, which flushes the
+    batch's records together and then writes their audit entries and events, in order.
+    """
     collection = get_collection(name)
     required_scope(actor, name, "create")
     data = _object(data)
@@ -194,22 +227,69 @@ def create_record(session: Session, actor: Actor, name: str, data: Any):
         raw_custom = {**defaults, **raw_custom}
     custom, custom_errors = custom_fields.validate_custom(fields, raw_custom, partial=False)
     errors.update(custom_errors)
-    ownership = _ownership(session, actor, collection, data, values, errors) if not errors else {}
+    change = _change(session, actor, collection, data, values, errors)
+    _apply_rules(change)
+    ownership = {}
+    if not errors:
+        ownership = (
+            collection.owner(change)
+            if collection.owned and collection.owner
+            else _ownership(session, actor, collection, data, values, errors)
+        )
     if errors:
         raise Invalid(f"The {name} record is not valid.", details=errors)
     now = clock.now()
     record = collection.model(
-        **values, **ownership, custom=custom, created_by_id=actor.id, created_at=now, updated_at=now
+        **_with_children(collection, values),
+        **ownership,
+        custom=custom,
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
     )
     if collection.derive:
         collection.derive(record)
     session.add(record)
-    session.flush()
+    if batch and not collection.after_save:  # a hook needs the row now: no batching then
+        session.info.setdefault(PENDING_CREATES, []).append((actor.id, name, record))
+        return record
+    _flush(session, name)
+    _created(session, actor.id, name, record)
+    if collection.after_save:
+        collection.after_save(change, record)
+    return record
+
+
+def _flush(session: Session, name: str) -> None:
+    """Flush, turning a constraint that a concurrent write broke into a 409 (not a 500)."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"The {name} record conflicts with one saved meanwhile; reload and try again."
+        ) from None
+
+
+def _created(session: Session, actor_id: int | None, name: str, record) -> None:
+    collection = get_collection(name)
     audit.record_change(
-        session, name, record.id, "create", actor.id, audit.diff({}, snapshot(record, collection))
+        session, name, record.id, "create", actor_id, audit.diff({}, snapshot(record, collection))
     )
     webhooks.record_event(session, name, "created", lambda: to_dict(session, None, name, record))
-    return record
+
+
+def flush_batch(session: Session) -> None:
+    """INSERT the records created with `batch=True` (a few statements), then audit them."""
+    pending = session.info.pop(PENDING_CREATES, [])
+    session.flush()
+    for actor_id, name, record in pending:
+        _created(session, actor_id, name, record)
+
+
+def discard_batch(session: Session) -> None:
+    """Forget pending batch creates (after a rollback)."""
+    session.info.pop(PENDING_CREATES, None)
 
 
 def _object(data: Any) -> dict:
@@ -250,12 +330,11 @@ def _ownership(session, actor, collection, data, values, errors) -> dict:
 
 
 def snapshot(record, collection: Collection) -> dict:
-    names = (
-        [*collection.schema().fields, *OWNER_FIELDS]
-        if collection.owned
-        else [*collection.schema().fields]
-    )
+    fields = _schema(collection.schema).fields
+    names = [*fields, *OWNER_FIELDS] if collection.owned else [*fields]
     values = {name: getattr(record, name, None) for name in names}
+    for name in collection.children:  # child rows as the API shows them
+        values[name] = fields[name].serialize(name, record)
     values.update({f"custom.{k}": v for k, v in (record.custom or {}).items()})
     return values
 
@@ -267,7 +346,14 @@ def update_record(
     record_id: int,
     data: Any,
     expected_version: int | None,
+    *,
+    batch: bool = False,
 ):
+    """Change a record if it is still at `expected_version` (compare-and-swap), with audit.
+
+    With `batch=True` (bulk imports) the row's UPDATE is left to the next flush
+    (`flush_batch`); the version is claimed at once all the same.
+    """
     collection = get_collection(name)
     record = get_record(session, actor, name, record_id, "update")
     data = _object(data)
@@ -280,9 +366,14 @@ def update_record(
     for key in collection.parent[:1] if collection.parent else ():
         if key in values and values[key] != getattr(record, key):
             errors[key] = ["A record cannot move to another parent."]
+    for key in collection.immutable:
+        if key in values and values[key] != getattr(record, key):
+            errors[key] = ["This cannot change once the record is saved."]
     fields = custom_fields.active_fields(session, name)
     custom, custom_errors = custom_fields.validate_custom(fields, data.get("custom"), True)
     errors.update(custom_errors)
+    change = _change(session, actor, collection, data, values, errors, record)
+    _apply_rules(change)
     owner = _new_owner(session, actor, collection, data, errors)
     if errors:
         raise Invalid(f"The {name} record is not valid.", details=errors)
@@ -298,7 +389,7 @@ def update_record(
     if swapped.rowcount != 1:
         session.expire(record)
         raise _stale(record)
-    for key, value in {**values, **owner}.items():
+    for key, value in {**_with_children(collection, values), **owner}.items():
         setattr(record, key, value)
     if custom:
         record.custom = {**(record.custom or {}), **custom}
@@ -306,7 +397,10 @@ def update_record(
     record.updated_at = clock.now()
     if collection.derive:
         collection.derive(record)
-    session.flush()
+    if not batch:
+        _flush(session, name)
+    if collection.after_save:
+        collection.after_save(change, record)
     changes = audit.diff(before, snapshot(record, collection))
     audit.record_change(session, name, record.id, "update", actor.id, changes)
     webhooks.record_event(session, name, "updated", lambda: to_dict(session, None, name, record))
@@ -322,7 +416,7 @@ def _stale(record) -> Conflict:
 
 
 def _new_owner(session, actor, collection, data, errors) -> dict:
-    if not collection.owned or collection.parent or "owner_id" not in data:
+    if not collection.owned or collection.parent or collection.owner or "owner_id" not in data:
         return {}
     if actor.rights.scope(collection.name, "update") == "own":
         errors["owner_id"] = ["You may not hand records to someone else."]
@@ -342,6 +436,8 @@ def delete_record(
     if expected_version is not None and record.version != expected_version:
         raise _stale(record)
     before = snapshot(record, collection)
+    if collection.before_delete:
+        collection.before_delete(_change(session, actor, collection, {}, {}, {}, record), record)
     session.delete(record)
     try:
         with session.begin_nested():
@@ -353,6 +449,83 @@ def delete_record(
     audit.record_change(session, name, record_id, "delete", actor.id, audit.diff(before, {}))
     deleted = {key: audit.plain(value) for key, value in before.items()}
     webhooks.record_event(session, name, "deleted", lambda: {"id": record_id, **deleted})
+
+
+# --- rules and hooks a collection declares (see Collection in crm_domain/collections.py) ---
+
+
+def _change(session, actor, collection, data, values, errors, record=None) -> Change:
+    scope = actor.rights.scope(collection.name, "update" if record is not None else "create")
+    return Change(
+        session=session,
+        actor=actor,
+        collection=collection,
+        data=data,
+        values=values,
+        errors=errors,
+        record=record,
+        find=lambda target, record_id: find_visible(session, actor, target, record_id),
+        reaches=lambda owner_id, unit_id: (
+            scope is not None and reaches(session, actor, scope, owner_id, unit_id)
+        ),
+    )
+
+
+def find_visible(session: Session, actor: Actor, target: str | type, record_id: Any):
+    """The record of collection `target` with this id if the actor may read it (for a model
+    class instead of a collection name: if it exists), else None."""
+    if not isinstance(record_id, int) or isinstance(record_id, bool):
+        return None
+    if not isinstance(target, str):
+        return session.get(target, record_id)
+    collection = get_collection(target)
+    if actor.rights.scope(target, "read") is None:
+        return None
+    return session.scalar(scoped_select(actor, collection).where(collection.model.id == record_id))
+
+
+def _apply_rules(change: Change) -> None:
+    """References, uniqueness, child-row references, then the collection's own `check`."""
+    collection, values, errors, record = (
+        change.collection,
+        change.values,
+        change.errors,
+        change.record,
+    )
+    for key, target in collection.references.items():
+        value = values.get(key)
+        if value is None or key in errors or (record is not None and getattr(record, key) == value):
+            continue
+        if change.find(target, value) is None:
+            errors[key] = ["No such record that you can see."]
+    for name, child in collection.children.items():
+        for index, row in enumerate(values.get(name) or []):
+            for key, target in child.references.items():
+                if row.get(key) is not None and change.find(target, row[key]) is None:
+                    errors[f"{name}.{index}.{key}"] = ["No such record that you can see."]
+    model = collection.model
+    for key in collection.unique:
+        value = values.get(key)
+        if value is None or key in errors or (record is not None and getattr(record, key) == value):
+            continue
+        taken = select(model.id).where(getattr(model, key) == value)
+        if record is not None:
+            taken = taken.where(model.id != record.id)
+        if change.session.scalar(taken.limit(1)) is not None:
+            errors[key] = ["Already used by another record."]
+    if collection.check and not errors:
+        collection.check(change)
+
+
+def _with_children(collection: Collection, values: dict) -> dict:
+    """`values` with nested child rows (dicts) turned into rows of the child model."""
+    if not collection.children:
+        return values
+    built = dict(values)
+    for name, child in collection.children.items():
+        if name in built:
+            built[name] = [child.model(**row) for row in built[name] or []]
+    return built
 
 
 def mask(value: Any) -> Any:
@@ -370,7 +543,7 @@ def to_dicts(session: Session, actor: Actor, name: str, records) -> list[dict]:
 def to_dict(session: Session, actor: Actor | None, name: str, record, fields=None) -> dict:
     """The record as the API returns it; `actor=None` means unmasked (for webhooks)."""
     collection = get_collection(name)
-    body = collection.schema().dump(record)
+    body = _schema(collection.schema).dump(record)
     body.update({key: getattr(record, key) for key in SYSTEM_FIELDS})
     if collection.owned:
         body.update({key: getattr(record, key) for key in OWNER_FIELDS})

@@ -36,11 +36,13 @@ SALES_RECORDS = (
     "quotes",
     "contracts",
     "orders",
+    "receivables",
     "payments",
 )
+SALES_TARGETS = ("commissions", "sales-plans")  # set by managers, read by the salesperson
 SERVICE_RECORDS = ("service-requests", "defects")
 CATALOGUE = ("products", "articles", "campaigns")
-ALL_COLLECTIONS = (*SALES_RECORDS, *SERVICE_RECORDS, *CATALOGUE)
+ALL_COLLECTIONS = (*SALES_RECORDS, *SALES_TARGETS, *SERVICE_RECORDS, *CATALOGUE)
 
 READ = ["read"]
 WRITE = ["read", "create", "update"]
@@ -61,6 +63,7 @@ BUILT_IN = {
         "name": {"zh": "销售员", "en": "Salesperson"},
         "permissions": {
             **_rights(SALES_RECORDS, WRITE, "own"),
+            **_rights(SALES_TARGETS, READ, "own"),
             **_rights(CATALOGUE, READ, "all"),
             **_rights(SERVICE_RECORDS, READ, "own"),
         },
@@ -70,6 +73,7 @@ BUILT_IN = {
         "name": {"zh": "销售经理", "en": "Sales manager"},
         "permissions": {
             **_rights(SALES_RECORDS, FULL, "subtree"),
+            **_rights(SALES_TARGETS, FULL, "subtree"),
             **_rights(SERVICE_RECORDS, READ, "subtree"),
             **_rights(CATALOGUE, WRITE, "all"),
         },
@@ -84,7 +88,7 @@ BUILT_IN = {
         "name": {"zh": "服务专员", "en": "Service agent"},
         "permissions": {
             **_rights(SERVICE_RECORDS, WRITE, "unit"),
-            **_rights(("customers", "contacts"), READ, "unit"),
+            **_rights(("customers", "contacts", "contracts"), READ, "unit"),
             **_rights(("interactions",), WRITE, "unit"),
             **_rights(CATALOGUE, READ, "all"),
             "articles": {"actions": WRITE, "scope": "all"},

@@ -15,11 +15,12 @@ from crm_domain import record_service as records
 from crm_domain.access import Actor, actor_for
 from crm_domain.audit import history_of
 from crm_domain.collections import COLLECTIONS
+from crm_domain.marketing import campaign_targets
 from web.auth import current_user, login_required
 from web.request_session import db
 
 blp = Blueprint("records", __name__, url_prefix="/api/v1", description="CRM records")
-NAMES = ",".join(sorted(COLLECTIONS))
+NAMES = ",".join(f'"{name}"' for name in sorted(COLLECTIONS))  # quoted: names have "-"
 COLLECTION = f"<any({NAMES}):collection>"
 PAGING = {"page", "per_page", "q", "sort"}
 
@@ -144,3 +145,20 @@ def record_history(collection: str, record_id: int):
             ]
         }
     )
+
+
+@blp.route("/campaigns/<int:record_id>/targets", methods=["GET"])
+@login_required()
+@blp.arguments(ListQuery, location="query")
+def list_campaign_targets(query: dict, record_id: int):
+    """The customers the campaign's saved segment selects, within your data scope."""
+    rows, total = campaign_targets(
+        db(),
+        current_actor(),
+        record_id,
+        sort=query.get("sort"),
+        page=query["page"],
+        per_page=query["per_page"],
+    )
+    items = records.to_dicts(db(), current_actor(), "customers", rows)
+    return jsonify({"items": items, "total": total, "page": query["page"]})
