@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 from core import clock
 from crm_domain.customers import Contact, Customer, pinyin_of
 from crm_domain.interactions import CHANNELS, Interaction
+from crm_domain.orders import OrderLine, Payment, Receivable, SalesOrder
 from crm_domain.org import OrgUnit, create_org_unit
 from crm_domain.products import Product
+from crm_domain.service import ServiceRequest
 from crm_domain.users import User, create_user
 
 DEMO_PASSWORD = "weft-demo-2026"
@@ -93,7 +95,8 @@ def load_demo(session: Session, customers: int = 3000, seed: int = 2026) -> dict
     users = _users(session, units, rng)
     products = _products(session)
     made = _customers(session, units, users, rng, customers)
-    return {"users": len(users), "customers": made, "products": products}
+    orders = _orders_and_service(session, users, rng)
+    return {"users": len(users), "customers": made, "products": products, **orders}
 
 
 def _org_tree(session: Session) -> dict[str, OrgUnit]:
@@ -242,6 +245,140 @@ def _contacts_and_interactions(session, customer, owner, rng: random.Random, sin
                 **common,
             )
         )
+
+
+# Apparel and textile demand: spring collections ordered in Feb-Mar, autumn/winter in Aug-Oct.
+MONTH_WEIGHTS = (4, 8, 9, 6, 4, 3, 4, 8, 10, 9, 5, 3)
+SERVICE_SUBJECTS = (
+    ("面料色差投诉", "high"),
+    ("缩水率超标", "normal"),
+    ("交货延迟", "normal"),
+    ("板材起泡开裂", "urgent"),
+    ("索取质检报告", "low"),
+)
+
+
+def _orders_and_service(session: Session, users: list[User], rng: random.Random) -> dict:
+    """Two years of orders with seasonality, their receivables and payments, some tickets."""
+    products = list(session.scalars(select(Product)))
+    agents = [u for u in users if "service_agent" in u.roles]
+    today = clock.now().date()
+    start = today - timedelta(days=730)
+    days = [start + timedelta(days=n) for n in range(730)]
+    weights = [MONTH_WEIGHTS[d.month - 1] for d in days]
+    customers = session.execute(
+        select(Customer.id, Customer.owner_id, Customer.org_unit_id, Customer.lifecycle_stage)
+    ).all()
+    counts = {"orders": 0, "payments": 0, "service_requests": 0}
+    for customer_id, owner_id, unit_id, stage in customers:
+        common = {"owner_id": owner_id, "org_unit_id": unit_id, "created_by_id": owner_id}
+        orders = {"active": 6, "dormant": 2, "lost": 1}.get(stage, 0)
+        for ordered_on in sorted(rng.choices(days, weights=weights, k=rng.randint(0, orders * 2))):
+            counts["orders"] += 1
+            _order(session, rng, customer_id, ordered_on, products, today, common, counts)
+        if agents and rng.random() < 0.3:
+            subject, priority = rng.choice(SERVICE_SUBJECTS)
+            opened = clock.now() - timedelta(days=rng.randint(0, 700))
+            resolved = rng.random() < 0.8
+            agent = rng.choice(agents)
+            session.add(
+                ServiceRequest(
+                    customer_id=customer_id,
+                    channel=rng.choice(["phone", "email", "visit", "web", "im"]),
+                    product_id=rng.choice(products).id,
+                    priority=priority,
+                    sla_due_at=opened
+                    + timedelta(hours={"urgent": 8, "high": 24}.get(priority, 72)),
+                    status="closed" if resolved else "in_progress",
+                    assignee_id=agent.id,
+                    subject=subject,
+                    resolution="已派技术人员处理并回访" if resolved else None,
+                    resolved_at=opened + timedelta(hours=rng.randint(2, 96)) if resolved else None,
+                    satisfaction=rng.choice([3, 4, 4, 5, 5]) if resolved else None,
+                    created_at=opened,
+                    updated_at=opened,
+                    custom={},
+                    owner_id=owner_id,
+                    org_unit_id=unit_id,
+                    created_by_id=agent.id,
+                )
+            )
+            counts["service_requests"] += 1
+        if counts["orders"] % 200 == 0:
+            session.flush()
+    session.flush()
+    return counts
+
+
+def _order(session, rng, customer_id, ordered_on, products, today, common, counts) -> None:
+    number = counts["orders"]
+    created = clock.now().replace(year=ordered_on.year, month=ordered_on.month, day=ordered_on.day)
+    order = SalesOrder(
+        customer_id=customer_id,
+        order_no=f"SO{ordered_on:%Y%m}-{number:06d}",
+        ordered_on=ordered_on,
+        promised_on=ordered_on + timedelta(days=rng.choice([15, 20, 30, 45])),
+        status="delivered" if ordered_on < today - timedelta(days=45) else "confirmed",
+        custom={},
+        created_at=created,
+        updated_at=created,
+        **common,
+    )
+    total = Decimal("0")
+    for position, product in enumerate(rng.sample(products, rng.randint(1, 3))):
+        quantity = Decimal(rng.randrange(200, 5000, 50))
+        discount = Decimal(rng.choice([0, 0, 2, 5, 8]))
+        amount = (quantity * product.price * (100 - discount) / 100).quantize(Decimal("0.01"))
+        total += amount
+        order.lines.append(
+            OrderLine(
+                position=position,
+                product_id=product.id,
+                description=product.name,
+                quantity=quantity,
+                unit_price=product.price,
+                discount_percent=discount,
+                amount=amount,
+            )
+        )
+    order.total = total
+    session.add(order)
+    session.flush()
+    due_on = ordered_on + timedelta(days=rng.choice([30, 60, 90]))
+    receivable = Receivable(
+        order_id=order.id,
+        customer_id=customer_id,
+        due_on=due_on,
+        amount=total,
+        paid_amount=Decimal("0"),
+        custom={},
+        created_at=created,
+        updated_at=created,
+        **common,
+    )
+    session.add(receivable)
+    session.flush()
+    # Most customers pay around the due date; a few are late or have not paid yet.
+    paid_on = due_on + timedelta(days=rng.choice([-10, -3, 0, 0, 5, 15, 40]))
+    if paid_on <= today and rng.random() < 0.92:
+        receivable.paid_amount = total
+        session.add(
+            Payment(
+                customer_id=customer_id,
+                order_id=order.id,
+                receivable_id=receivable.id,
+                paid_on=paid_on,
+                amount=total,
+                method=rng.choice(["bank", "bank", "acceptance_bill"]),
+                reference=f"BK{paid_on:%Y%m%d}{number:06d}",
+                allocations=[{"receivable_id": receivable.id, "amount": str(total)}],
+                custom={},
+                created_at=created,
+                updated_at=created,
+                **common,
+            )
+        )
+        counts["payments"] += 1
 
 
 def load_demo_users(session: Session) -> list[User]:

@@ -85,7 +85,8 @@ def demo(settings: Settings, customers: int) -> None:
     if counts.get("customers"):
         click.echo(
             f"demo data loaded: {counts['customers']} customers, {counts['users']} users, "
-            f"{counts['products']} products"
+            f"{counts['products']} products, {counts['orders']} orders, "
+            f"{counts['payments']} payments, {counts['service_requests']} service requests"
         )
     else:
         click.echo("demo data already present; nothing loaded")

@@ -27,6 +27,7 @@ def test_demo_company_loads_once_and_scopes_apply(session, client):
     session.commit()
 
     assert counts["customers"] == 120 and counts["users"] >= 20
+    assert counts["orders"] > 100 and counts["payments"] > 50 and counts["service_requests"] > 5
     assert session.scalar(select(func.count()).select_from(Interaction)) >= 240
     assert load_demo(session, customers=120)["customers"] == 0  # never twice
     everyone = total(client, "zhao.min")
@@ -34,6 +35,15 @@ def test_demo_company_loads_once_and_scopes_apply(session, client):
     own = total(client, "wang.fang")
     assert everyone == 120
     assert 0 < own < east < everyone
+    # Orders follow the season: more in the busy months than in the quiet ones.
+    orders = client.get("/api/v1/orders?per_page=200", headers=login(client, "zhao.min")).get_json()
+    months = [int(o["ordered_on"][5:7]) for o in orders["items"]]
+    busy = sum(m in (2, 3, 8, 9, 10) for m in months)
+    assert busy > len(months) - busy
+    receivables = client.get(
+        "/api/v1/receivables?status=overdue", headers=login(client, "zhao.min")
+    )
+    assert receivables.status_code == 200
     # Search by pinyin initials finds demo companies.
     sample = session.scalars(select(Customer).where(Customer.owner_id.isnot(None))).first()
     initials = sample.pinyin.split()[1][:4]
