@@ -208,3 +208,160 @@ def serve(settings: Settings, host: str, port: int, no_scheduler: bool, threads:
         start_background(app.extensions["weft"].session_factory)
     click.echo(f"Weft on http://{host}:{port}/  (API docs: /api/docs)")
     waitress_serve(app, host=host, port=port, threads=threads)
+
+
+def _acting_user(session, username: str):
+    """The user an import/export runs as (their grants, data scope and audit name)."""
+    from sqlalchemy import select
+
+    from core.errors import NotFound
+    from crm_domain.access import actor_for
+    from crm_domain.users import User
+
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.is_active:
+        raise NotFound(f"There is no active user '{username}'.")
+    return actor_for(session, user)
+
+
+def _fail_rows(error: WeftError) -> None:
+    """Like _fail, for import errors: one line per `{row, column, field, message}`."""
+    click.echo(f"error: {error.message}", err=True)
+    details = error.details
+    if not isinstance(details, list):
+        _fail(error)
+    for item in details:
+        where = ", ".join(
+            part
+            for part in (
+                f"row {item['row']}" if item.get("row") is not None else "",
+                str(item.get("column") or item.get("field") or ""),
+            )
+            if part
+        )
+        click.echo(
+            f"  {where}: {item.get('message')}" if where else f"  {item['message']}", err=True
+        )
+    sys.exit(2)
+
+
+@main.command("import")
+@click.argument("collection")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@click.option("--as", "username", required=True, help="Import as this user (grants, scope).")
+@click.option("--ignore-unknown", is_flag=True, help="Skip columns that are not fields.")
+@click.pass_obj
+def import_command(
+    settings: Settings,
+    collection: str,
+    file: Path,
+    dry_run: bool,
+    username: str,
+    ignore_unknown: bool,
+) -> None:
+    """Import a CSV or XLSX file into COLLECTION: all rows or none."""
+    from crm_domain.collections import get_collection
+    from crm_domain.exchange import IMPORT_MAX_BYTES, import_records, read_table
+
+    try:
+        spec = get_collection(collection)
+        if file.stat().st_size > IMPORT_MAX_BYTES:
+            from core.errors import PayloadTooLarge
+
+            raise PayloadTooLarge(
+                f"The file is larger than {IMPORT_MAX_BYTES // 1048576} MB; split it."
+            )
+        labels = tuple(str(v) for v in spec.label.values())
+        table = read_table(file.read_bytes(), file.name, sheet_names=(collection, *labels))
+        with (
+            unit_of_work(_factory(settings)) as session,
+            click.progressbar(
+                length=len(table.rows), label=f"{collection} ← {file.name}", file=sys.stderr
+            ) as bar,
+        ):
+            actor = _acting_user(session, username)
+            done = [0]
+
+            def progress(processed: int, _total: int) -> None:
+                bar.update(processed - done[0])
+                done[0] = processed
+
+            report = import_records(
+                session,
+                actor,
+                collection,
+                table,
+                dry_run=dry_run,
+                ignore_unknown=ignore_unknown,
+                filename=file.name,
+                progress=progress,
+            )
+    except WeftError as error:
+        _fail_rows(error)
+    verb = ("would create", "would update") if dry_run else ("created", "updated")
+    click.echo(
+        f"{report.total_rows} rows: {verb[0]} {report.created}, {verb[1]} {report.updated}, "
+        f"unchanged {report.unchanged}" + (" (dry run: nothing written)" if dry_run else "")
+    )
+    if report.ignored_columns:
+        click.echo(f"ignored columns: {', '.join(report.ignored_columns)}")
+
+
+@main.command("export")
+@click.argument("collection")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx"]),
+    default=None,
+    help="Default: from FILE's extension, else csv.",
+)
+@click.option("--headers", type=click.Choice(["en", "zh"]), default="en")
+@click.option("--encoding", type=click.Choice(["utf-8", "gb18030"]), default="utf-8")
+@click.option("--q", default=None, help="Search, as the list endpoint's q.")
+@click.option("--filter", "filters", multiple=True, help="FIELD=VALUE; repeat for several.")
+@click.option("--as", "username", required=True, help="Export as this user (grants, scope).")
+@click.pass_obj
+def export_command(
+    settings: Settings,
+    collection: str,
+    file: Path,
+    fmt: str | None,
+    headers: str,
+    encoding: str,
+    q: str | None,
+    filters: tuple[str, ...],
+    username: str,
+) -> None:
+    """Export the COLLECTION records the user can see to FILE (CSV or XLSX)."""
+    from crm_domain.exchange import export_records
+
+    fmt = fmt or ("xlsx" if file.suffix.lower() == ".xlsx" else "csv")
+    pairs = {}
+    for item in filters:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter("Use FIELD=VALUE.", param_hint="--filter")
+        pairs[key.strip()] = value
+    partial = file.with_name(file.name + ".partial")
+    try:
+        with unit_of_work(_factory(settings)) as session, partial.open("wb") as target:
+            actor = _acting_user(session, username)
+            export_records(
+                session,
+                actor,
+                collection,
+                target,
+                format=fmt,
+                language=headers,
+                encoding=encoding,
+                q=q,
+                filters=pairs,
+            )
+        partial.replace(file)
+    except WeftError as error:
+        partial.unlink(missing_ok=True)
+        _fail(error)
+    click.echo(f"exported {collection} to {file}")

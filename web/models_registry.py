@@ -18,4 +18,5 @@ from crm_domain import (  # noqa: F401
     users,
     webhooks,
 )
+from crm_domain.exchange import jobs as exchange_jobs  # noqa: F401
 from engine import models  # noqa: F401
