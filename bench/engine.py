@@ -108,7 +108,9 @@ def raw_cycle_factory(script_engine: PythonScriptEngine, specs_inline: bool = Tr
 # --- (b) Weft ------------------------------------------------------------------------------------
 
 
-def weft_cycle_factory(url: str):
+def weft_cycle_factory(url: str, as_request: bool = True):
+    """The Weft cycle; `as_request` also loads the acting user in each transaction, as a web
+    request does (authentication), which the services themselves take as an argument."""
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
@@ -121,12 +123,16 @@ def weft_cycle_factory(url: str):
         deploy_files(session, files, None, 5_000_000)
         user_id = create_user(session, "bench", "bench-password", ["salesperson"]).id
 
+    with factory() as session:
+        known_user = session.get(User, user_id)
+        session.expunge(known_user)
+
     def cycle():
         with unit_of_work(factory) as session:
-            actor = session.get(User, user_id)
+            actor = session.get(User, user_id) if as_request else known_user
             instance_id = start_instance(session, actor, PROCESS_KEY).id
         with unit_of_work(factory) as session:
-            actor = session.get(User, user_id)
+            actor = session.get(User, user_id) if as_request else known_user
             # The inbox: what the user clicks on comes from the human_task table.
             task_id = session.scalar(
                 select(HumanTask.id).where(
@@ -254,14 +260,17 @@ def main() -> None:
     }
     engines = []
     with tempfile.TemporaryDirectory() as tmp:
-        cycle, eng = weft_cycle_factory(f"sqlite:///{tmp}/bench.sqlite3")
-        variants["(b)  Weft on SQLite, committed"] = cycle
+        cycle, eng = weft_cycle_factory(f"sqlite:///{tmp}/bench.sqlite3", as_request=False)
+        variants["(b)  Weft on SQLite, services"] = cycle
+        engines.append(eng)
+        cycle, eng = weft_cycle_factory(f"sqlite:///{tmp}/bench-request.sqlite3")
+        variants["(b+) Weft on SQLite, as a request"] = cycle
         engines.append(eng)
         if not args.no_pg:
             try:
                 ensure_pg_database(args.pg)
-                cycle, eng = weft_cycle_factory(args.pg)
-                variants["(b)  Weft on PostgreSQL, committed"] = cycle
+                cycle, eng = weft_cycle_factory(args.pg, as_request=False)
+                variants["(b)  Weft on PostgreSQL, services"] = cycle
                 engines.append(eng)
             except Exception as exc:  # no server: say so and carry on with SQLite
                 print(f"PostgreSQL skipped: {type(exc).__name__}: {exc}", file=sys.stderr)
