@@ -15,7 +15,12 @@ REFUSED_AT_UPLOAD = {
     "dunder_import": "__import__('os').system('id')",
     "subclasses_walk": "x = ().__class__.__base__.__subclasses__()",
     "private_attribute": "x = data._secret",
+    "mro_walk": "raise ValueError.mro()[-2]('x')",
+    "format_map": "x = '{a.__class__}'.format_map({'a': 1})",
+    "frame_attribute": "def g():\n    yield 1\nx = g().gi_frame",
 }
+
+SHARED_BOMB = "a = [1]\nfor i in range(60):\n    a = [a, a]\n"
 
 # Only visible when it runs: an incident on the instance, the server unharmed.
 INCIDENTS_AT_RUN_TIME = {
@@ -27,6 +32,14 @@ INCIDENTS_AT_RUN_TIME = {
     "huge_int": "x = 10**10**8",
     "deep_recursion": "def f(n):\n    return f(n + 1)\nf(0)",
     "doubling_string": "x = 'a'\nwhile True:\n    x += x",
+    "vars_builtin": "x = vars()",
+    "huge_int_text": "x = int('9' * 10**6)",
+    "straight_line_allocations": "\n".join(["a = [0] * 900000"] * 1500),
+    "shared_structure_str": SHARED_BOMB + "x = str(a)",
+    "shared_structure_compare": SHARED_BOMB
+    + "b = [1]\nfor i in range(60):\n    b = [b, b]\nx = a == b",
+    "shared_structure_left_behind": SHARED_BOMB,
+    "shared_structure_in_error": SHARED_BOMB + "raise ValueError(a)",
 }
 
 
@@ -59,6 +72,38 @@ def test_run_time_attacks_become_incidents_quickly(designer, name):
     assert detail["status"] == "error"
     assert detail["incidents"][0]["message"]
     assert detail["incidents"][0]["task_name"] == "attack"
+    _a_normal_request_still_works(designer, f"after_{name}")
+
+
+def _a_normal_request_still_works(designer, key):
+    script = "due = parse_date('2026-01-15').strftime('%Y年%m月%d日')\ntotal = round_money(2.675)"
+    assert _deploy(designer, key, script).status_code == 201
+    started = designer.post("/api/v1/process-instances", json={"process_key": key})
+    assert started.status_code == 201, started.get_json()
+    detail = designer.get(f"/api/v1/process-instances/{started.get_json()['id']}").get_json()
+    assert detail["status"] == "completed", detail["incidents"]
+    assert detail["data"]["due"] == "2026年01月15日"
+    assert detail["data"]["total"] == 2.68
+
+
+def test_a_script_that_plants_a_shared_structure_in_the_data_and_fails_is_an_incident(designer):
+    prepare = script_task("prepare", "rows = [1, 2]")
+    attack = script_task("attack", SHARED_BOMB + "rows.append(a)\nx = 1 / 0")
+    assert (
+        designer.upload(("planted.bpmn", linear_process("planted", prepare, attack))).status_code
+        == 201
+    )
+    began = time.monotonic()
+    started = designer.post("/api/v1/process-instances", json={"process_key": "planted"})
+    assert time.monotonic() - began < 5
+    assert started.status_code == 201, started.get_json()
+    detail = designer.get(f"/api/v1/process-instances/{started.get_json()['id']}").get_json()
+    assert detail["status"] == "error"
+    assert "'rows'" in detail["incidents"][0]["message"]
+    # Removed from the failed task's data, so the instance could be saved and shown; the
+    # previous task's copy is untouched.
+    assert detail["data"].get("rows") in (None, [1, 2])
+    _a_normal_request_still_works(designer, "after_planted")
 
 
 def test_server_keeps_answering_while_a_script_loops(designer, app):

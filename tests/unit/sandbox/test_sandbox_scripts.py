@@ -370,7 +370,9 @@ ATTACKS = [
     ("deep_recursion", "def f(n):\n    return f(n + 1)\nf(0)", ScriptResourceLimit),
     ("doubling_string", "s = 'x'\nwhile True:\n    s = s + s", ScriptResourceLimit),
     ("doubling_inplace", "s = 'x'\nwhile True:\n    s += s", ScriptResourceLimit),
-    ("growing_list", "a = [0]\nwhile True:\n    a.extend([0] * 100000)", ScriptResourceLimit),
+    # Memory or time, whichever comes first: resident memory does not grow while the allocator
+    # reuses what earlier scripts freed, so on a busy test process the deadline may come first.
+    ("growing_list", "a = [0]\nwhile True:\n    a.extend([0] * 100000)", BUDGET),
     (
         "except_exception",
         "try:\n    while True:\n        pass\nexcept Exception:\n    pass",
@@ -384,7 +386,7 @@ ATTACKS = [
     (
         "except_base_via_mro",
         "try:\n    while True:\n        pass\nexcept ValueError.mro()[-2]:\n    pass\ndone = 1",
-        BUDGET,
+        ScriptViolation,  # `mro` is refused before it runs
     ),
     (
         "finally_return",
@@ -437,9 +439,9 @@ def test_attack_ends_quickly_with_a_script_error(script, expected):
         "x = globals()",
     ],
 )
-def test_dangerous_builtins_do_not_exist(script):
+def test_dangerous_builtins_are_refused(script):
     data = {}
-    with pytest.raises(NameError):
+    with pytest.raises(ScriptViolation):
         execute(script, data)
     assert data == {}
 
@@ -447,11 +449,9 @@ def test_dangerous_builtins_do_not_exist(script):
 @pytest.mark.parametrize(
     "script", ["x = '{0.__class__}'.format(1)", "x = str.format('{0.__class__}', 1)"]
 )
-def test_str_format_is_refused(script):
-    data = {}
-    with pytest.raises(NotImplementedError):
-        execute(script, data)
-    assert data == {}
+def test_str_format_is_refused_at_upload(script):
+    with pytest.raises(ScriptViolation, match="'format' is not allowed"):
+        check_syntax(script)
 
 
 def test_budget_errors_report_the_line():
@@ -642,5 +642,6 @@ def test_storing_counts_shared_values_every_time_they_appear():
     with pytest.raises(ScriptResourceLimit, match="'table' is too large"):
         execute("row = 'x' * 10**6\ntable = [row] * 20", {})
     data = {}
-    execute("rows = [[n, str(n)] for n in range(100000)]", data)
+    roomy = Sandbox(timeout_seconds=10)  # about storing, not time: a busy machine is slow
+    roomy.execute("rows = [[n, str(n)] for n in range(100000)]", data)
     assert len(data["rows"]) == 100000
