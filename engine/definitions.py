@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.errors import NotFound
 from crm_domain.users import User
 from engine.models import DecisionFile, FormDefinition, ProcessDefinition
-from engine.parsing import ParsedProcess, UploadedFile, parse_bundle
+from engine.parsing import ParsedBundle, ParsedProcess, UploadedFile, parse_bundle
 from engine.serialization import specs_to_dict
 
 
@@ -32,6 +32,23 @@ def content_hash(value: object) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def validate_files(
+    session: Session, files: list[UploadedFile], max_file_bytes: int
+) -> ParsedBundle:
+    """Check an upload exactly as `deploy_files` would, and store nothing (a dry run).
+
+    Raises what `parse_bundle` raises (BadRequest, PayloadTooLarge, Invalid with the same
+    `{message, line, element_id, file}` details), so a designer sees the report first.
+    """
+    return parse_bundle(
+        files,
+        library_bpmn=_library_bpmn(session),
+        library_dmn=_latest_dmn(session),
+        known_form_keys=set(_latest_forms(session)),
+        max_file_bytes=max_file_bytes,
+    )
+
+
 def deploy_files(
     session: Session,
     files: list[UploadedFile],
@@ -40,13 +57,7 @@ def deploy_files(
     skip_keys: set[str] | None = None,
 ) -> Deployment:
     """Validate and store an upload. Keys in `skip_keys` are left as they are."""
-    bundle = parse_bundle(
-        files,
-        library_bpmn=_library_bpmn(session),
-        library_dmn=_latest_dmn(session),
-        known_form_keys=set(_latest_forms(session)),
-        max_file_bytes=max_file_bytes,
-    )
+    bundle = validate_files(session, files, max_file_bytes)  # the very checks a dry run makes
     deployment = Deployment()
     for key, definition in bundle.forms.items():
         form, is_new = _store_form(session, key, definition, user)
@@ -65,7 +76,64 @@ def deploy_files(
         if is_new:
             deployment.created.append(definition)
     session.flush()
+    if deployment.decisions:
+        keep = {p.key for p in bundle.processes} | set(skip_keys or ())
+        _redeploy_decision_users(session, deployment, keep, user, max_file_bytes)
     return deployment
+
+
+def _redeploy_decision_users(
+    session: Session,
+    deployment: Deployment,
+    keep: set[str],
+    user: User | None,
+    max_file_bytes: int,
+) -> None:
+    """A new DMN version: the current processes that run its decisions get a new version too.
+
+    A version's decision tables are part of its stored spec, so running instances finish on
+    the rules they started with, and new instances start on the new version with the new rules.
+    A process the new table breaks refuses the whole upload (422).
+    """
+    changed = {d.filename for d in deployment.decisions}
+    changed_ids = {i for d in deployment.decisions for i in d.decision_ids}
+    for definition in session.scalars(
+        select(ProcessDefinition)
+        .where(ProcessDefinition.is_current)
+        .order_by(ProcessDefinition.key)
+    ).all():
+        if definition.key in keep or not _runs_decisions(definition, changed, changed_ids):
+            continue
+        files = [
+            UploadedFile(name, text.encode())
+            for name, text in definition.source_files.items()
+            if not name.lower().endswith(".dmn")
+        ]
+        bundle = parse_bundle(
+            files,
+            library_bpmn=_library_bpmn(session),
+            library_dmn=_latest_dmn(session),
+            known_form_keys=set(_latest_forms(session)),
+            max_file_bytes=max_file_bytes,
+        )
+        forms = _latest_forms(session)
+        for parsed in bundle.processes:
+            if parsed.key != definition.key:
+                continue
+            redeployed, is_new = _store_process(session, parsed, forms, user)
+            deployment.definitions.append(redeployed)
+            if is_new:
+                deployment.created.append(redeployed)
+    session.flush()
+
+
+def _runs_decisions(definition: ProcessDefinition, filenames: set[str], ids: set[str]) -> bool:
+    for name, text in definition.source_files.items():
+        if not name.lower().endswith(".dmn"):
+            continue
+        if name in filenames or any(f'id="{decision_id}"' in text for decision_id in ids):
+            return True
+    return False
 
 
 def _store_process(

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
@@ -22,7 +23,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import clock
@@ -37,10 +38,12 @@ from engine.models import (
     ProcessInstance,
     Timer,
 )
+from engine.operations.context import OperationContext, bound
+from engine.operations.read_helpers import CRM_HELPERS
 from engine.scripting import make_script_engine
 from engine.serialization import definition_specs, dump_state, load_state
 
-_script_engine = make_script_engine()
+_script_engine = make_script_engine(CRM_HELPERS)
 MAX_STEP_ROUNDS = 100
 
 
@@ -109,8 +112,29 @@ def load(session: Session, instance: ProcessInstance) -> LoadedInstance:
     )
 
 
+def operation_context(loaded: LoadedInstance, session: Session | None = None):
+    """Bind the instance's session and acting user for service tasks and CRM read helpers."""
+    session = session or object_session(loaded.row) or object_session(loaded.definition)
+    if session is None:
+        return bound(None)
+    row = loaded.row
+    return bound(
+        OperationContext(
+            session=session,
+            started_by_id=row.started_by_id,
+            instance_id=row.id,
+            process_key=row.process_key,
+        )
+    )
+
+
 def run_engine(loaded: LoadedInstance) -> Incidental | None:
     """Run engine steps until the workflow waits; an engine error becomes an incident."""
+    with operation_context(loaded):
+        return _run_steps(loaded)
+
+
+def _run_steps(loaded: LoadedInstance) -> Incidental | None:
     workflow = loaded.workflow
     try:
         # Timers that fell due are made ready first, and steps run again while engine work is
@@ -177,7 +201,8 @@ def save(session: Session, loaded: LoadedInstance, incident: Incidental | None =
     new_tasks: list[dict[str, Any]] = []
     if incident is None and row.status != "cancelled":
         try:
-            new_tasks = _new_human_tasks(session, loaded, ready, open_ids)
+            with operation_context(loaded, session):
+                new_tasks = _new_human_tasks(session, loaded, ready, open_ids)
         except Exception as exc:
             incident = incident_from(exc)
     status = _status(row, workflow, incident, bool(ready))
@@ -319,20 +344,35 @@ def _human_task_row(session: Session, loaded: LoadedInstance, task) -> dict[str,
 
 
 def waits_of(workflow: BpmnWorkflow) -> dict[str, tuple]:
-    """Waiting timer/message tasks: task id -> (kind, name, due instant or correlation)."""
+    """Waiting timer/message tasks: wait key -> (kind, name, due instant or correlation).
+
+    The key is the task id; an event-based gateway (or a multiple event) waits on several
+    events at once, so each of its events gets the key `<task id>:<n>`."""
     waits: dict[str, tuple] = {}
     for task in list(workflow.event_manager.tasks.values()):
         if not task.has_state(TaskState.WAITING):
             continue
         definition = task.task_spec.event_definition
-        if isinstance(definition, TimerEventDefinition):
-            due = timer_due_at(task, definition)
-            if due is not None:
-                waits[str(task.id)] = ("timer", definition.name or task_label(task), due)
-        elif isinstance(definition, MessageEventDefinition):
-            correlation = expected_correlation(task, definition)
-            waits[str(task.id)] = ("message", definition.name, correlation_key(correlation))
+        if isinstance(definition, MultipleEventDefinition):
+            for n, each in enumerate(definition.event_definitions):
+                _add_wait(waits, f"{task.id}:{n}", task, each)
+        else:
+            _add_wait(waits, str(task.id), task, definition)
     return waits
+
+
+def _add_wait(waits: dict[str, tuple], key: str, task, definition) -> None:
+    if isinstance(definition, TimerEventDefinition):
+        due = timer_due_at(task, definition)
+        if due is not None:
+            waits[key] = ("timer", definition.name or task_label(task), due)
+    elif isinstance(definition, MessageEventDefinition):
+        correlation = expected_correlation(task, definition)
+        waits[key] = ("message", definition.name, correlation_key(correlation))
+
+
+def wait_task_id(key: str) -> str:
+    return key.split(":", 1)[0]
 
 
 def _sync_waits(session: Session, loaded: LoadedInstance, status: str) -> None:
@@ -346,7 +386,8 @@ def _sync_waits(session: Session, loaded: LoadedInstance, status: str) -> None:
         session.execute(
             delete(MessageSubscription).where(MessageSubscription.instance_id == row_id)
         )
-    for task_id, (kind, name, value) in waits.items():
+    for key, (kind, name, value) in waits.items():
+        task_id = wait_task_id(key)
         if kind == "timer":
             session.add(Timer(instance_id=row_id, task_id=task_id, name=name, due_at=value))
         else:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from engine.operations.calling import OperationFailed, call_operation
 from engine.sandbox import Sandbox
 
 
@@ -25,11 +27,26 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         self.sandbox.execute(script, context, external_context)
         return True
 
-    def call_service(self, context: Any, **kwargs: Any):
-        raise NotImplementedError("Service tasks are not available yet.")
+    def call_service(self, context: Any, **kwargs: Any) -> str:
+        """A service task: the registered operation, as the instance's acting user."""
+        return call_operation(kwargs["operation_name"], kwargs.get("operation_params") or {})
+
+
+class WeftScriptEngine(PythonScriptEngine):
+    def call_service(self, task, **kwargs):
+        # Spiff's own version refers to an undefined name when the call fails; a failing
+        # operation must become a readable incident on its task instead.
+        try:
+            return self.environment.call_service(task.data, **kwargs)
+        except OperationFailed as exc:
+            raise WorkflowTaskException(exc.message, task=task, exception=exc) from exc
+        except Exception as exc:
+            name = kwargs.get("operation_name", "?")
+            message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            raise WorkflowTaskException(f"{name}: {message}", task=task, exception=exc) from exc
 
 
 def make_script_engine(
     helpers: Mapping[str, Any] | None = None, timeout_seconds: float = 1.0
 ) -> PythonScriptEngine:
-    return PythonScriptEngine(environment=SandboxedEnvironment(Sandbox(helpers, timeout_seconds)))
+    return WeftScriptEngine(environment=SandboxedEnvironment(Sandbox(helpers, timeout_seconds)))

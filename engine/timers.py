@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -93,4 +94,6 @@ def _has_fired(loaded: runtime.LoadedInstance, timer: Timer) -> bool:
         return True
     # A cycle timer stays waiting after it fires, with its next due instant moved on.
     definition = task.task_spec.event_definition
+    if not isinstance(definition, TimerEventDefinition):
+        return False  # an event-based gateway still waiting: none of its events has fired
     return runtime.timer_due_at(task, definition) != timer.due_at

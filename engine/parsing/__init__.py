@@ -21,8 +21,9 @@ SpiffWorkflow validate against the BPMN XSD and build the specs. The modules, in
 - `uploads`: file names, types and sizes;
 - `form_files`: the `.json` forms;
 - `xml_safety`, `documents`: the BPMN and DMN files as XML, and what they may call into;
-- `bpmn_checks` (helped by `elements`, `expressions`, `iso_timers`, `lanes` and
-  `foreign_extensions`) and `dmn_checks`: Weft's rules;
+- `bpmn_checks` (helped by `elements`, `expressions`, `iso_timers`, `lanes`,
+  `foreign_extensions` and `service_operations`, which checks service tasks against the
+  operation registry) and `dmn_checks`: Weft's rules;
 - `normalize`, `spiff_loading`, `process_specs`: Spiff's XSD validation, parsing and specs;
 - `problems`: every refusal, as `{message, line, element_id, file}`.
 """

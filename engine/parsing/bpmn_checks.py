@@ -23,6 +23,7 @@ from engine.parsing.foreign_extensions import DECISION_HINT, SERVICE_HINT, forei
 from engine.parsing.iso_timers import ISO_DURATION, TIMER_EXAMPLES, TIMER_KINDS, iso_kind
 from engine.parsing.lanes import lane_name_problems
 from engine.parsing.problems import Problems
+from engine.parsing.service_operations import operator_problems
 from engine.sandbox import ScriptError, check_syntax
 
 PRIORITY = re.compile(r"^[0-9]$")
@@ -286,6 +287,9 @@ class BpmnRules:
                     "name).",
                     operators[0],
                 )
+            else:
+                for message, node in operator_problems(operators[0], label_of(task)):
+                    self.report(message, node, task.get("id"))
 
     def _check_business_rule_tasks(self, process: etree._Element) -> None:
         for task in process.xpath(".//bpmn:businessRuleTask", namespaces=NS):

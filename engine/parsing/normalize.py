@@ -7,6 +7,7 @@ from lxml import etree
 from engine.parsing.documents import NS
 from engine.parsing.expressions import EXPRESSION_PATHS
 from engine.parsing.iso_timers import ISO_DURATION, iso_kind
+from engine.parsing.service_operations import normalize_operators
 
 
 def normalize_expressions(root: etree._Element) -> None:
@@ -31,3 +32,4 @@ def normalize_expressions(root: etree._Element) -> None:
         if node.get("name") == "dueIn" and ISO_DURATION.match(value):
             value = f'"{value}"'
         node.set("value", value)
+    normalize_operators(root)
