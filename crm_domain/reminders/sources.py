@@ -1,0 +1,224 @@
+"""Which records a rule is due for, on which firing days: one function per rule kind.
+
+Every kind answers the same question in SQL: the (record id, occurrence date) pairs whose
+firing day (occurrence minus "days before", or plus "days after") falls in a window of days.
+The window, not a single day, is what lets a job catch up after downtime.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import holidays
+from sqlalchemy import Select, String, and_, cast, func, select
+from sqlalchemy.orm import Session
+
+from crm_domain.collections import Collection, get_collection
+from crm_domain.customers import Customer
+from crm_domain.interactions import Interaction
+from crm_domain.record_fields import BUSINESS_TZ
+from crm_domain.reminders.models import ReminderRule
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    record_id: int
+    occurrence: date  # the date reminded about
+    fire_on: date  # the day the reminder is due to be created
+    holiday: str | None = None
+
+
+def shift(rule: ReminderRule) -> int:
+    """Days from the firing day to the occurrence: +days before it, -days after it."""
+    return rule.days if rule.timing == "before" else -rule.days
+
+
+def occurrences(session: Session, rule: ReminderRule, first: date, last: date) -> list[Occurrence]:
+    """Every occurrence of the rule whose firing day is within [first, last]."""
+    if rule.kind == "date_field":
+        found = (
+            _yearly(session, rule, first, last)
+            if rule.yearly
+            else _once(session, rule, first, last)
+        )
+    elif rule.kind == "holiday":
+        found = _holidays(session, rule, first, last)
+    else:
+        found = _no_contact(session, rule, first, last)
+    return sorted(found, key=lambda o: (o.fire_on, o.record_id))
+
+
+def filtered(rule: ReminderRule, collection: Collection) -> Select:
+    """The rule's records with its filters applied in SQL."""
+    model = collection.model
+    stmt = select(model.id)
+    joined = False
+    for key, wanted in (rule.filters or {}).items():
+        values = wanted if isinstance(wanted, list) else [wanted]
+        if key.startswith("customer."):
+            if not joined:
+                stmt = stmt.join(Customer, Customer.id == model.customer_id)
+                joined = True
+            column = getattr(Customer, key.removeprefix("customer."))
+        else:
+            column = getattr(model, key)
+        stmt = stmt.where(column.in_([_typed(column, v) for v in values]))
+    return stmt
+
+
+def _typed(column, value):
+    try:
+        kind = column.type.python_type
+    except (NotImplementedError, AttributeError):
+        return value
+    if kind is str:
+        return str(value)
+    if kind is int and not isinstance(value, bool):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return value
+    return value
+
+
+def _date_expression(rule: ReminderRule, collection: Collection):
+    """(SQL expression of the rule's date as 'YYYY-MM-DD' text, whether it is a custom field)."""
+    model = collection.model
+    if rule.date_field.startswith("custom."):
+        return model.custom[rule.date_field.removeprefix("custom.")].as_string(), True
+    return getattr(model, rule.date_field), False
+
+
+def _parse(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _once(session: Session, rule: ReminderRule, first: date, last: date) -> Iterator[Occurrence]:
+    collection = get_collection(rule.collection)
+    column, is_text = _date_expression(rule, collection)
+    low, high = first + timedelta(days=shift(rule)), last + timedelta(days=shift(rule))
+    bounds = (low.isoformat(), high.isoformat()) if is_text else (low, high)
+    stmt = filtered(rule, collection).add_columns(column).where(column.between(*bounds))
+    for record_id, value in session.execute(stmt):
+        occurrence = _parse(value)
+        if occurrence is not None:
+            yield Occurrence(record_id, occurrence, occurrence - timedelta(days=shift(rule)))
+
+
+def _anniversary(original: date, year: int) -> date:
+    try:
+        return original.replace(year=year)
+    except ValueError:  # 29 February in a common year: the 28th
+        return date(year, 2, 28)
+
+
+def _yearly(session: Session, rule: ReminderRule, first: date, last: date) -> Iterator[Occurrence]:
+    collection = get_collection(rule.collection)
+    column, is_text = _date_expression(rule, collection)
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    targets = {d + timedelta(days=shift(rule)) for d in days}
+    month_days = {t.strftime("%m-%d") for t in targets}
+    if "02-28" in month_days:
+        month_days.add("02-29")
+    text = column if is_text else cast(column, String)
+    stmt = (
+        filtered(rule, collection)
+        .add_columns(column)
+        .where(func.substr(text, 6, 5).in_(sorted(month_days)))
+    )
+    for record_id, value in session.execute(stmt):
+        original = _parse(value)
+        if original is None:
+            continue
+        for target in sorted(targets):
+            if _anniversary(original, target.year) == target and target.year > original.year:
+                yield Occurrence(record_id, target, target - timedelta(days=shift(rule)))
+
+
+@functools.lru_cache(maxsize=32)
+def holiday_starts(year: int) -> tuple[tuple[date, str, str], ...]:
+    """(first day, Chinese name, English name) of each run of public holidays in a year."""
+    zh = holidays.CN(years=year, language="zh_CN")
+    en = holidays.CN(years=year, language="en_US")
+    starts = []
+    for day in sorted(zh):
+        if day - timedelta(days=1) in zh:
+            continue
+        run, names_zh, names_en = day, [], []
+        while run in zh:
+            for names, table in ((names_zh, zh), (names_en, en)):
+                for name in table.get_list(run):
+                    base = name.replace("（补假）", "").replace(" (observed)", "").strip()
+                    if base not in names:
+                        names.append(base)
+            run += timedelta(days=1)
+        starts.append((day, "、".join(names_zh), " / ".join(names_en)))
+    return tuple(starts)
+
+
+def holiday_name(day: date) -> str | None:
+    for start, zh, en in holiday_starts(day.year):
+        if start == day:
+            return f"{zh} {en}"
+    return None
+
+
+def _holidays(
+    session: Session, rule: ReminderRule, first: date, last: date
+) -> Iterator[Occurrence]:
+    collection = get_collection("customers")
+    low, high = first + timedelta(days=shift(rule)), last + timedelta(days=shift(rule))
+    starts = [
+        (day, f"{zh} {en}")
+        for year in range(low.year, high.year + 1)
+        for day, zh, en in holiday_starts(year)
+        if low <= day <= high
+    ]
+    if not starts:
+        return
+    record_ids = list(session.scalars(filtered(rule, collection)))
+    for day, name in starts:
+        for record_id in record_ids:
+            yield Occurrence(record_id, day, day - timedelta(days=shift(rule)), holiday=name)
+
+
+def _business_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), BUSINESS_TZ).astimezone(UTC)
+
+
+def _no_contact(
+    session: Session, rule: ReminderRule, first: date, last: date
+) -> Iterator[Occurrence]:
+    """Customers whose last contact (or, never contacted, their creation) was exactly `days`
+    days before a firing day: the day the silence reaches N days is the occurrence."""
+    collection = get_collection("customers")
+    last_contact = (
+        select(Interaction.customer_id, func.max(Interaction.occurred_at).label("at"))
+        .group_by(Interaction.customer_id)
+        .subquery()
+    )
+    since = func.coalesce(last_contact.c.at, Customer.created_at)
+    low = _business_midnight(first - timedelta(days=rule.days))
+    high = _business_midnight(last - timedelta(days=rule.days) + timedelta(days=1))
+    stmt = (
+        filtered(rule, collection)
+        .add_columns(since.label("since"))
+        .outerjoin(last_contact, last_contact.c.customer_id == Customer.id)
+        .where(and_(since >= low, since < high))
+    )
+    for record_id, at in session.execute(stmt):
+        if isinstance(at, str):  # SQLite returns an aggregate of datetimes as text
+            at = datetime.fromisoformat(at)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        silent_since = at.astimezone(BUSINESS_TZ).date()
+        occurrence = silent_since + timedelta(days=rule.days)
+        yield Occurrence(record_id, occurrence, occurrence)

@@ -1,0 +1,88 @@
+"""Helpers for the reminder-rule and start-rule tests: the shipped reminder process, an org
+tree with people, and CRM records created through the real record service."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.config import PROJECT_ROOT
+from crm_domain import record_service
+from crm_domain.access import actor_for
+from crm_domain.org import create_org_unit
+from crm_domain.users import User
+from engine.definitions import deploy_files
+from engine.models import HumanTask, ProcessInstance
+from engine.parsing import UploadedFile
+
+REMINDERS_DIR = PROJECT_ROOT / "processes" / "reminders"
+
+
+def deploy_reminder_process(session: Session) -> None:
+    files = [UploadedFile(p.name, p.read_bytes()) for p in sorted(REMINDERS_DIR.iterdir())]
+    deploy_files(session, files, None, 5 * 1024 * 1024)
+    session.commit()
+
+
+class Org:
+    """Group → branch A (→ office A1) and branch B, with people in each (as in the API tests)."""
+
+    def __init__(self, session: Session, make_user):
+        self.group = create_org_unit(session, "锦华集团", "group")
+        self.branch_a = create_org_unit(session, "华东分公司", "branch", self.group.id)
+        self.office_a1 = create_org_unit(session, "苏州办事处", "office", self.branch_a.id)
+        self.branch_b = create_org_unit(session, "华南分公司", "branch", self.group.id)
+        session.commit()
+        self.sales_a1 = make_user("salesperson", org_unit_id=self.office_a1.id)
+        self.sales_b = make_user("salesperson", org_unit_id=self.branch_b.id)
+        self.manager_a = make_user("sales_manager", org_unit_id=self.branch_a.id)
+        self.manager_b = make_user("sales_manager", org_unit_id=self.branch_b.id)
+        self.service_a1 = make_user("service_agent", org_unit_id=self.office_a1.id)
+        self.admin = make_user("admin", org_unit_id=self.group.id)
+        self.session = session
+
+    def create(self, collection: str, data: dict, owner: User):
+        """A record created by an administrator and handed to `owner` (its unit follows)."""
+        actor = actor_for(self.session, self.admin)
+        record = record_service.create_record(
+            self.session, actor, collection, {**data, "owner_id": owner.id}
+        )
+        self.session.commit()
+        return record
+
+    def customer(self, owner: User, name: str = "苏州锦华纺织有限公司", **fields):
+        return self.create("customers", {"name": name, **fields}, owner)
+
+    def contract(self, owner: User, customer, number: str, ends_on: date, **fields):
+        return self.create(
+            "contracts",
+            {
+                "customer_id": customer.id,
+                "contract_no": number,
+                "title": f"年度供货合同 {number}",
+                "ends_on": ends_on.isoformat(),
+                "status": "active",
+                **fields,
+            },
+            owner,
+        )
+
+
+def reminder_instances(session: Session) -> list[ProcessInstance]:
+    return list(
+        session.scalars(
+            select(ProcessInstance)
+            .where(ProcessInstance.process_key == "reminder")
+            .order_by(ProcessInstance.id)
+        )
+    )
+
+
+def open_tasks_of(session: Session, user: User) -> list[HumanTask]:
+    return list(
+        session.scalars(
+            select(HumanTask).where(HumanTask.assignee_id == user.id, HumanTask.status == "open")
+        )
+    )
