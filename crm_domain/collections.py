@@ -9,7 +9,7 @@ from marshmallow import Schema
 
 from crm_domain import marketing, orders, sales, sales_targets, service
 from crm_domain.customers import Contact, ContactSchema, Customer, CustomerSchema, pinyin_of
-from crm_domain.interactions import Interaction, InteractionSchema
+from crm_domain.interactions import Interaction, InteractionSchema, check_interaction
 from crm_domain.products import Product, ProductSchema
 from crm_domain.records import Change, Child
 from crm_domain.users import User
@@ -84,6 +84,7 @@ register(
         ),
         sortable=("id", "name", "created_at", "updated_at", "grade", "total_business", "region"),
         sensitive=("bank_account", "tax_id"),
+        unique=("tax_id", "external_key"),
         derive=_customer_pinyin,
     )
 )
@@ -110,6 +111,8 @@ register(
         sortable=("id", "occurred_at", "created_at"),
         parent=("customer_id", "customers"),
         timeline=("occurred_at", "summary"),
+        references={"contact_id": "contacts"},
+        check=check_interaction,
     )
 )
 register(
@@ -122,6 +125,7 @@ register(
         filters=("brand", "series", "unit", "active"),
         sortable=("id", "sku", "name", "brand", "series", "price", "created_at"),
         owned=False,
+        unique=("sku",),
     )
 )
 
@@ -336,3 +340,12 @@ def get_collection(name: str) -> Collection:
     if collection is None:
         raise NotFound(f"There is no collection '{name}'.")
     return collection
+
+
+def subject_type_of(collection: str) -> str:
+    """The subject type a process instance about a record of `collection` carries:
+    customers → customer, opportunities → opportunity, service-requests → service_request."""
+    name = collection.replace("-", "_")
+    if name.endswith("ies"):
+        return name.removesuffix("ies") + "y"
+    return name.removesuffix("s")

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core import clock
 from core.db import Base, JsonType, UtcDateTime
 from core.errors import Conflict, Invalid, NotFound
+from crm_domain.admin_audit import record_admin_change, snapshot
+from crm_domain.custom_references import check_reference_target
 from forms.definitions import validate_form_definition
 from forms.submission import load_submission
 
@@ -86,10 +88,13 @@ def _checked_spec(spec: Any) -> dict:
             for key, messages in (exc.details or {}).items()
         }
         raise Invalid("The field definition is invalid.", details=details) from None
+    check_reference_target(form["fields"][0])
     return form["fields"][0]
 
 
-def define_field(session: Session, collection: str, spec: dict, sensitive: bool = False):
+def define_field(
+    session: Session, collection: str, spec: dict, sensitive: bool = False, *, actor: Any = None
+):
     checked = _checked_spec(spec)
     existing = session.scalar(
         select(CustomField).where(
@@ -102,9 +107,11 @@ def define_field(session: Session, collection: str, spec: dict, sensitive: bool 
             details={"name": ["Taken; choose another name or edit that field."]},
         )
     if existing is not None:  # bring an archived field back, with its stored values
+        before = _audit_view(existing)
         existing.spec, existing.sensitive, existing.archived = checked, sensitive, False
         existing.updated_at = clock.now()
         session.flush()
+        _audit(session, actor, existing, before)
         return existing
     position = session.scalar(
         select(func.coalesce(func.max(CustomField.position), 0)).where(
@@ -120,6 +127,7 @@ def define_field(session: Session, collection: str, spec: dict, sensitive: bool 
     )
     session.add(field)
     session.flush()
+    _audit(session, actor, field, None)
     return field
 
 
@@ -130,23 +138,43 @@ def get_field(session: Session, field_id: int) -> CustomField:
     return field
 
 
-def change_field(session: Session, field_id: int, spec: dict, sensitive: bool | None = None):
+def change_field(
+    session: Session,
+    field_id: int,
+    spec: dict,
+    sensitive: bool | None = None,
+    *,
+    actor: Any = None,
+):
     field = get_field(session, field_id)
+    before = _audit_view(field)
     checked = _checked_spec({**spec, "name": field.name})
     field.spec = checked
     if sensitive is not None:
         field.sensitive = sensitive
     field.updated_at = clock.now()
     session.flush()
+    _audit(session, actor, field, before)
     return field
 
 
-def archive_field(session: Session, field_id: int) -> CustomField:
+def archive_field(session: Session, field_id: int, *, actor: Any = None) -> CustomField:
     field = get_field(session, field_id)
+    before = _audit_view(field)
     field.archived = True
     field.updated_at = clock.now()
     session.flush()
+    _audit(session, actor, field, before)
     return field
+
+
+def _audit_view(field: CustomField) -> dict:
+    return snapshot(field, exclude=frozenset({"updated_at", "position"}))
+
+
+def _audit(session: Session, actor: Any, field: CustomField, before: dict | None) -> None:
+    target = f"{field.collection}.{field.name}"
+    record_admin_change(session, actor, "custom_field", target, before, _audit_view(field))
 
 
 def validate_custom(

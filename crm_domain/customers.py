@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_load, validate
 from pypinyin import lazy_pinyin
 from sqlalchemy import Date, ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -127,6 +127,13 @@ class CustomerSchema(Schema):
     tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)))
     external_key = _text(100)
     notes = _text(10_000)
+
+    @post_load
+    def _blank_keys_are_none(self, data: dict, **_kwargs) -> dict:
+        # A blank key is "no key": two customers without an ERP number must not collide on "".
+        if isinstance(data.get("external_key"), str) and not data["external_key"].strip():
+            data["external_key"] = None
+        return data
 
 
 class ContactSchema(Schema):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
 from core.db import Base, UtcDateTime
-from crm_domain.records import OwnedMixin, RecordMixin
+from crm_domain.records import Change, OwnedMixin, RecordMixin
 
 CHANNELS = ("visit", "phone", "email", "fax", "letter", "web", "im")
 DIRECTIONS = ("inbound", "outbound")
@@ -41,3 +41,14 @@ class InteractionSchema(Schema):
     details = fields.String(allow_none=True, validate=validate.Length(max=20_000))
     subject_type = fields.String(allow_none=True, validate=validate.Length(max=50))
     subject_id = fields.String(allow_none=True, validate=validate.Length(max=64))
+
+
+def check_interaction(change: Change) -> None:
+    """The contact spoken to is one of this customer's people (its visibility is checked by
+    the `contact_id` reference)."""
+    contact_id = change.current("contact_id")
+    if contact_id is None:
+        return
+    contact = change.find("contacts", contact_id)
+    if contact is not None and contact.customer_id != change.current("customer_id"):
+        change.error("contact_id", "This contact belongs to another customer.")

@@ -7,6 +7,7 @@ record outside it is not found (404), not forbidden, so ids cannot be probed.
 from __future__ import annotations
 
 import functools
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -19,13 +20,16 @@ from core import clock
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from crm_domain import audit, custom_fields, webhooks
 from crm_domain.access import Actor, reaches, required_scope, scope_clause
-from crm_domain.collections import Collection, get_collection
+from crm_domain.collections import COLLECTIONS, Collection, get_collection
+from crm_domain.custom_references import check_custom_references
 from crm_domain.records import Change
+from crm_domain.unique_violations import ALREADY_USED, refused_fields
 from crm_domain.users import User
 
 MAX_PER_PAGE = 200
 SYSTEM_FIELDS = ("id", "version", "created_at", "updated_at", "created_by_id")
 OWNER_FIELDS = ("owner_id", "org_unit_id")
+SENSITIVE_FILTER = "Filtering by a sensitive field needs the 'view_sensitive' permission."
 PENDING_CREATES = "weft.pending_creates"
 
 
@@ -63,7 +67,7 @@ def list_records(
     collection = get_collection(name)
     stmt = filtered_select(session, actor, collection, q=q, filters=filters)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    stmt = stmt.order_by(*_order(session, collection, sort))
+    stmt = stmt.order_by(*_order(session, actor, collection, sort))
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     rows = session.scalars(stmt.limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
     return list(rows), total
@@ -80,13 +84,19 @@ def filtered_select(
     model = collection.model
     stmt = scoped_select(actor, collection)
     if q and q.strip():
-        needle = f"%{q.strip().lower()}%"
+        # `%` and `_` typed by the user are literal characters, not LIKE wildcards.
+        literal = re.sub(r"([\\%_])", r"\\\1", q.strip().lower())
+        needle = f"%{literal}%"
         columns = [getattr(model, c) for c in _searchable(actor, collection)]
-        stmt = stmt.where(or_(*(func.lower(col).like(needle) for col in columns)))
+        stmt = stmt.where(or_(*(func.lower(col).like(needle, escape="\\") for col in columns)))
     errors: dict[str, list[str]] = {}
-    custom_specs = {f.name: f.spec for f in custom_fields.active_fields(session, collection.name)}
+    active = custom_fields.active_fields(session, collection.name)
+    custom_specs = {f.name: f.spec for f in active}
+    hidden = _hidden_fields(actor, collection, active)
     for key, raw in (filters or {}).items():
-        if key.startswith("custom."):
+        if key in hidden:  # equality on a masked value would reveal it, one guess at a time
+            errors[key] = [SENSITIVE_FILTER]
+        elif key.startswith("custom."):
             spec = custom_specs.get(key.removeprefix("custom."))
             if spec is None:
                 errors[key] = ["No such custom field."]
@@ -99,6 +109,13 @@ def filtered_select(
     if errors:
         raise Invalid("Some filters are not valid.", details=errors)
     return stmt
+
+
+def _hidden_fields(actor: Actor, collection: Collection, active: list) -> set[str]:
+    """Fields masked for this actor: they may not filter or sort by them either."""
+    if actor.rights.has_grant("view_sensitive"):
+        return set()
+    return {*collection.sensitive, *(f"custom.{f.name}" for f in active if f.sensitive)}
 
 
 def _column_equals(column, raw: str, errors: dict, key: str):
@@ -138,12 +155,14 @@ def _custom_equals(model, spec: dict, raw: str, errors: dict, key: str):
     return element.as_string() == raw
 
 
-def _order(session: Session, collection: Collection, sort: str | None) -> list:
+def _order(session: Session, actor: Actor, collection: Collection, sort: str | None) -> list:
     model = collection.model
     if not sort:
         return [model.id.desc()]
     order, errors = [], []
-    custom_names = {f.name for f in custom_fields.active_fields(session, collection.name)}
+    active = custom_fields.active_fields(session, collection.name)
+    hidden = _hidden_fields(actor, collection, active)
+    custom_names = {f.name for f in active if f"custom.{f.name}" not in hidden}
     for part in sort.split(","):
         name = part.strip()
         descending = name.startswith("-")
@@ -187,8 +206,10 @@ def _readable(session: Session, actor: Actor, collection: Collection, record_id:
 def _load(collection: Collection, data: dict, partial: bool) -> tuple[dict, dict]:
     fields = {k: v for k, v in data.items() if k not in ("custom", *OWNER_FIELDS, "version")}
     schema = _schema(collection.schema, RAISE)
-    if partial:  # a PATCH may leave fields out, but nested child rows are always sent whole
-        partial = tuple(name for name in schema.fields if name not in collection.children)
+    if partial:  # a PATCH may leave fields out; nested child rows, when sent, are sent whole
+        partial = tuple(
+            name for name in schema.fields if name not in collection.children or name not in fields
+        )
     try:
         return schema.load(fields, partial=partial), {}
     except ValidationError as exc:  # the valid part still gets its references checked
@@ -227,8 +248,9 @@ def create_record(session: Session, actor: Actor, name: str, data: Any, *, batch
         raw_custom = {**defaults, **raw_custom}
     custom, custom_errors = custom_fields.validate_custom(fields, raw_custom, partial=False)
     errors.update(custom_errors)
+    _check_custom_references(session, actor, fields, custom, {}, errors)
     change = _change(session, actor, collection, data, values, errors)
-    _apply_rules(change)
+    _apply_rules(change, check_unique=not batch)
     ownership = {}
     if not errors:
         ownership = (
@@ -261,11 +283,20 @@ def create_record(session: Session, actor: Actor, name: str, data: Any, *, batch
 
 
 def _flush(session: Session, name: str) -> None:
-    """Flush, turning a constraint that a concurrent write broke into a 409 (not a 500)."""
+    """Flush, turning a constraint that a concurrent write broke into a clear error (not a
+    500): a unique field taken meanwhile is a 422 on that field, as the check before it would
+    have said; anything else a 409."""
     try:
         with session.begin_nested():
             session.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
+        collection = get_collection(name)
+        taken = refused_fields(exc, collection.model.__tablename__, collection.unique)
+        if taken:
+            raise Invalid(
+                f"The {name} record is not valid.",
+                details={field: [ALREADY_USED] for field in taken},
+            ) from None
         raise Conflict(
             f"The {name} record conflicts with one saved meanwhile; reload and try again."
         ) from None
@@ -372,8 +403,9 @@ def update_record(
     fields = custom_fields.active_fields(session, name)
     custom, custom_errors = custom_fields.validate_custom(fields, data.get("custom"), True)
     errors.update(custom_errors)
+    _check_custom_references(session, actor, fields, custom, record.custom or {}, errors)
     change = _change(session, actor, collection, data, values, errors, record)
-    _apply_rules(change)
+    _apply_rules(change, check_unique=not batch)
     owner = _new_owner(session, actor, collection, data, errors)
     if errors:
         raise Invalid(f"The {name} record is not valid.", details=errors)
@@ -478,14 +510,30 @@ def find_visible(session: Session, actor: Actor, target: str | type, record_id: 
         return None
     if not isinstance(target, str):
         return session.get(target, record_id)
-    collection = get_collection(target)
-    if actor.rights.scope(target, "read") is None:
+    collection = COLLECTIONS.get(target)
+    if collection is None or actor.rights.scope(target, "read") is None:
         return None
     return session.scalar(scoped_select(actor, collection).where(collection.model.id == record_id))
 
 
-def _apply_rules(change: Change) -> None:
-    """References, uniqueness, child-row references, then the collection's own `check`."""
+def _check_custom_references(session, actor, fields, custom, stored, errors) -> None:
+    if any(field.spec.get("type") == "reference" for field in fields):
+        check_custom_references(
+            fields,
+            custom,
+            stored,
+            lambda target, record_id: find_visible(session, actor, target, record_id),
+            errors,
+        )
+
+
+def _apply_rules(change: Change, check_unique: bool = True) -> None:
+    """References, uniqueness, child-row references, then the collection's own `check`.
+
+    Bulk imports (`batch`) leave out the per-row uniqueness query: the importer has looked up
+    every key of the file at once (and refused keys repeated in it), and the unique constraint
+    catches a key saved meanwhile, reported on its field all the same.
+    """
     collection, values, errors, record = (
         change.collection,
         change.values,
@@ -504,7 +552,7 @@ def _apply_rules(change: Change) -> None:
                 if row.get(key) is not None and change.find(target, row[key]) is None:
                     errors[f"{name}.{index}.{key}"] = ["No such record that you can see."]
     model = collection.model
-    for key in collection.unique:
+    for key in collection.unique if check_unique else ():
         value = values.get(key)
         if value is None or key in errors or (record is not None and getattr(record, key) == value):
             continue
@@ -512,7 +560,7 @@ def _apply_rules(change: Change) -> None:
         if record is not None:
             taken = taken.where(model.id != record.id)
         if change.session.scalar(taken.limit(1)) is not None:
-            errors[key] = ["Already used by another record."]
+            errors[key] = [ALREADY_USED]
     if collection.check and not errors:
         collection.check(change)
 

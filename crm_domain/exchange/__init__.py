@@ -9,9 +9,11 @@ field:
   `税号 ` are the same column; a trailing `*` (a "required" marker in templates) is ignored.
 - Custom fields are columns named `custom.<name>`; their bare name or their zh/en label work as
   well, unless a built-in column already has that header.
-- System columns (`id`, `owner_id`, `org_unit_id`, `created_at`, `updated_at`) are exported.
-  On import `id` selects the record to update, `owner_id` hands new records to someone (as the
-  API does), and the read-only ones are ignored, so an export can be edited and imported back.
+- System columns (`id`, `owner_id`, `org_unit_id`, `created_at`, `updated_at`, `version`) are
+  exported. On import `id` selects the record to update, `owner_id` hands new records to
+  someone (as the API does), `version` says which version the row was edited from (a record
+  changed since then is a row error, never overwritten; without the column the stored version
+  is taken), and the read-only ones are ignored, so an export can be edited and imported back.
 - Fields the service computes (an order's `total`, a receivable's `status`) are exported and
   ignored on import, like the system columns.
 - Records with a parent (contacts belong to a customer) name it by `customer_id`, or by the

@@ -112,6 +112,71 @@ LABELS: dict[str, dict[str, tuple[str, str, tuple[str, ...]]]] = {
         "subject_type": ("关联类型", "Subject type", ()),
         "subject_id": ("关联编号", "Subject ID", ()),
     },
+    "opportunities": {
+        "title": ("商机名称", "Title", ("商机",)),
+        "stage": ("商机阶段", "Stage", ("阶段", "销售阶段")),
+        "probability": ("赢单概率", "Probability", ("成交概率",)),
+        "expected_close": ("预计成交日期", "Expected close", ("预计签单日期",)),
+        "source": ("商机来源", "Source", ("来源",)),
+        "lost_reason": ("输单原因", "Lost reason", ("丢单原因",)),
+    },
+    "quotes": {
+        "opportunity_id": ("商机系统编号", "Opportunity ID", ()),
+        "valid_until": ("有效期至", "Valid until", ("报价有效期",)),
+        "discount_percent": ("折扣率", "Discount percent", ("折扣(%)",)),
+        "subtotal": ("小计", "Subtotal", ()),
+        "discount_amount": ("折扣金额", "Discount amount", ()),
+    },
+    "contracts": {
+        "title": ("合同名称", "Title", ()),
+        "signed_on": ("签订日期", "Signed on", ("签约日期",)),
+        "starts_on": ("生效日期", "Starts on", ("开始日期",)),
+        "ends_on": ("到期日期", "Ends on", ("结束日期",)),
+        "value": ("合同金额", "Value", ()),
+        "renewal_of_id": ("续签自合同系统编号", "Renewal of ID", ()),
+        "auto_renew": ("自动续签", "Auto renew", ()),
+    },
+    "payments": {"allocations": ("核销明细", "Allocations", ())},
+    "commissions": {
+        "user_id": ("销售员编号", "User ID", ()),
+        "rate": ("提成比例", "Rate", ()),
+        "base_amount": ("提成基数", "Base amount", ()),
+        "period": ("期间", "Period", ("所属期间",)),
+    },
+    "sales-plans": {
+        "user_id": ("销售员编号", "User ID", ()),
+        "period": ("期间", "Period", ("计划期间",)),
+        "target_amount": ("目标金额", "Target amount", ("销售目标",)),
+    },
+    "service-requests": {
+        "channel": ("受理渠道", "Channel", ("渠道",)),
+        "warranty_until": ("保修截止日期", "Warranty until", ("保修期至",)),
+        "priority": ("优先级", "Priority", ()),
+        "sla_due_at": ("处理时限", "SLA due at", ("SLA到期时间",)),
+        "assignee_id": ("处理人编号", "Assignee ID", ()),
+        "subject": ("主题", "Subject", ("标题",)),
+        "resolution": ("处理结果", "Resolution", ("解决方案",)),
+        "satisfaction": ("满意度", "Satisfaction", ()),
+        "resolved_at": ("解决时间", "Resolved at", ()),
+    },
+    "defects": {
+        "service_request_id": ("服务请求系统编号", "Service request ID", ()),
+        "severity": ("严重程度", "Severity", ()),
+        "root_cause": ("根本原因", "Root cause", ("原因",)),
+    },
+    "articles": {
+        "title": ("标题", "Title", ()),
+        "problem": ("问题", "Problem", ("问题描述",)),
+        "solution": ("解决方法", "Solution", ("解决方案",)),
+        "tags": ("标签", "Tags", ()),
+    },
+    "campaigns": {
+        "channel": ("推广渠道", "Channel", ("渠道",)),
+        "starts_on": ("开始日期", "Starts on", ()),
+        "ends_on": ("结束日期", "Ends on", ()),
+        "budget": ("预算", "Budget", ()),
+        "segment": ("目标客户筛选条件", "Segment", ("客户筛选",)),
+    },
 }
 # Chinese labels of stored codes, accepted on import (the code itself always works).
 CHOICE_LABELS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -545,7 +610,9 @@ def import_keys(collection: Collection) -> tuple[str, ...]:
     return tuple(sorted(unique, key=lambda name: (name != "external_key", name)))
 
 
-def exchange_format(session: Session, name: str) -> ExchangeFormat:
+def exchange_format(session: Session | None, name: str) -> ExchangeFormat:
+    """The collection's columns; `session=None` leaves out custom fields (the built-in format,
+    as the reference documentation shows it)."""
     collection = get_collection(name)
     schema = collection.schema()
     columns: list[ExchangeColumn] = []
@@ -580,8 +647,10 @@ def exchange_format(session: Session, name: str) -> ExchangeFormat:
         columns.append(system("org_unit_id", "integer", importable=False))
     columns.append(system("created_at", "datetime", importable=False))
     columns.append(system("updated_at", "datetime", importable=False))
-    columns.append(system("version", "integer", importable=False, exported=False))
-    for definition in custom_fields.active_fields(session, name):
+    # Exported, and read back on import as the version the row was edited at (a stale row is
+    # refused, like a stale PATCH); a file without it updates whatever version is stored.
+    columns.append(system("version", "integer"))
+    for definition in custom_fields.active_fields(session, name) if session is not None else ():
         columns.append(_custom_column(definition))
     return ExchangeFormat(collection=collection, columns=columns, keys=import_keys(collection))
 
@@ -654,6 +723,7 @@ def _custom_column(definition: custom_fields.CustomField) -> ExchangeColumn:
         "long_text": "text",
         "email": "text",
         "phone": "text",
+        "reference": "integer",  # the id of the record it points to
     }.get(kind, kind)
     return ExchangeColumn(
         name=f"custom.{definition.name}",

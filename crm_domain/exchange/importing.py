@@ -21,16 +21,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from core.errors import Forbidden, Invalid, WeftError
+from core.errors import Conflict, Forbidden, Invalid, WeftError
 from crm_domain import custom_fields
 from crm_domain import record_service as records
 from crm_domain.access import Actor
 from crm_domain.collections import get_collection
 from crm_domain.exchange.columns import CellError, ExchangeFormat, HeaderMap, exchange_format
 from crm_domain.exchange.reading import Table
+from crm_domain.unique_violations import ALREADY_USED, refused_fields
 
 MAX_REPORTED_ERRORS = 1000
 LOOKUP_CHUNK = 500
@@ -448,7 +449,7 @@ def _write(session, actor, spec, header, rows, report, missing, progress) -> Non
                         except WeftError as exc:
                             _report_error(report, row, header, missing_names, exc)
                         except DBAPIError as exc:
-                            _refused(report, row, None, exc)
+                            _refused(report, spec, row, None, exc)
                             return
                     report.processed_rows += 1
                     if progress and report.processed_rows % PROGRESS_EVERY == 0:
@@ -456,7 +457,7 @@ def _write(session, actor, spec, header, rows, report, missing, progress) -> Non
             try:
                 records.flush_batch(session)
             except DBAPIError as exc:  # a constraint the checks above did not foresee
-                _refused(report, batch[0], batch[-1], exc)
+                _refused(report, spec, batch[0], batch[-1], exc)
                 return
             del loaded
     finally:
@@ -465,9 +466,21 @@ def _write(session, actor, spec, header, rows, report, missing, progress) -> Non
         progress(report.processed_rows, report.total_rows)
 
 
-def _refused(report: ImportReport, first: _Row, last: _Row | None, exc: DBAPIError) -> None:
-    message = str(exc.orig).splitlines()[0] if exc.orig else "refused"
+def _refused(
+    report: ImportReport, spec: ExchangeFormat, first: _Row, last: _Row | None, exc: DBAPIError
+) -> None:
     where = f"One of rows {first.number} to {last.number}" if last else "This row"
+    collection = spec.collection
+    taken = (
+        refused_fields(exc, collection.model.__tablename__, collection.unique)
+        if isinstance(exc, IntegrityError)
+        else []
+    )
+    if taken:  # a unique value another user saved while the import ran
+        for name in taken:
+            _fail(report, first, name, name, f"{where}: {ALREADY_USED} (saved meanwhile)")
+        return
+    message = str(exc.orig).splitlines()[0] if exc.orig else "refused"
     _fail(
         report,
         first,
@@ -478,6 +491,9 @@ def _refused(report: ImportReport, first: _Row, last: _Row | None, exc: DBAPIErr
 
 
 def _write_row(session, actor, spec: ExchangeFormat, row: _Row, loaded: dict, report) -> None:
+    # The version the file was exported at (if it has the column): a row edited from an old
+    # export must not overwrite what someone changed since, exactly as a stale PATCH is refused.
+    edited_version = row.data.pop("version", None)
     if row.target is None:
         if row.masked:
             raise Invalid(
@@ -513,7 +529,20 @@ def _write_row(session, actor, spec: ExchangeFormat, row: _Row, loaded: dict, re
     if not changes:
         report.unchanged += 1
         return
-    records.update_record(session, actor, spec.name, record.id, changes, record.version, batch=True)
+    expected = record.version if edited_version is None else edited_version
+    try:
+        records.update_record(session, actor, spec.name, record.id, changes, expected, batch=True)
+    except Conflict:
+        raise Invalid(
+            "Stale row.",
+            details={
+                "version": [
+                    f"Someone changed this record after your file was made (the file has version "
+                    f"{expected}, the record is now at {record.version}); export it again and "
+                    "redo your change."
+                ]
+            },
+        ) from None
     report.updated += 1
 
 

@@ -45,3 +45,23 @@ def test_the_timeline_merges_interactions_changes_and_process_events(designer, a
     # Outside the data scope there is no timeline to read.
     assert stranger.get(f"/api/v1/customers/{cid}/timeline").status_code == 404
     assert stranger.get(f"/api/v1/customers/{cid}/process-instances").status_code == 404
+
+
+def test_instances_about_an_opportunity_or_service_request_are_listed_on_it(designer, api_as):
+    deploy_quote(designer)
+    manager = api_as("sales_manager")
+    customer = manager.post("/api/v1/customers", json={"name": "绍兴恒丰印染"}).get_json()
+    opportunity = manager.post(
+        "/api/v1/opportunities",
+        json={"customer_id": customer["id"], "title": "秋冬面料", "amount": 80000},
+    ).get_json()
+    started = manager.post(
+        "/api/v1/process-instances",
+        json={
+            "process_key": "quote_discount_approval",
+            "subject": {"type": "opportunity", "id": opportunity["id"]},
+        },
+    )
+    assert started.status_code == 201, started.get_json()
+    about = manager.get(f"/api/v1/opportunities/{opportunity['id']}/process-instances")
+    assert [i["id"] for i in about.get_json()["items"]] == [started.get_json()["id"]]

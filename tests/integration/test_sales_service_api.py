@@ -118,6 +118,12 @@ def test_quote_lines_are_priced_with_half_up_rounding(company):
     history = sales.get(f"{url}/history").get_json()["items"]
     assert {"lines", "total"} <= set(history[-1]["changes"])
 
+    # A PATCH that leaves the lines out keeps them (and the totals) as they were.
+    kept = sales.patch(url, json={"version": 2, "valid_until": "2027-03-31"})
+    assert kept.status_code == 200, kept.get_json()
+    assert [line["amount"] for line in kept.get_json()["lines"]] == [10.0]
+    assert kept.get_json()["total"] == 9.75
+
 
 def test_bad_lines_are_reported_by_their_path(company):
     sales = company.sales_a1

@@ -7,17 +7,17 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from crm_domain import record_service, timeline
+from crm_domain.collections import subject_type_of
 from engine.models import InstanceEvent, ProcessInstance
 from web.api.records_api import COLLECTION, current_actor
 from web.auth import login_required
 from web.request_session import db
 
 blp = Blueprint("customer_views", __name__, url_prefix="/api/v1", description="Record views")
-SUBJECT_TYPES = {"customers": "customer"}  # collection -> the subject type processes use
 
 
 def _subject_type(collection: str) -> str:
-    return SUBJECT_TYPES.get(collection, collection.removesuffix("s").replace("-", "_"))
+    return subject_type_of(collection)
 
 
 def _instances_about(collection: str, record_id: int) -> list[ProcessInstance]:

@@ -13,9 +13,10 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from core.errors import Invalid
 from crm_domain import record_service as records
 from crm_domain.access import Actor, actor_for
-from crm_domain.audit import history_of
 from crm_domain.collections import COLLECTIONS
+from crm_domain.knowledge_search import articles_for_request
 from crm_domain.marketing import campaign_targets
+from crm_domain.record_history import record_history as visible_history
 from web.auth import current_user, login_required
 from web.request_session import db
 
@@ -128,23 +129,9 @@ def delete_record(collection: str, record_id: int):
 @blp.route(f"/{COLLECTION}/<int:record_id>/history", methods=["GET"])
 @login_required()
 def record_history(collection: str, record_id: int):
-    """Who changed what and when (the audit trail of one record)."""
-    records.get_record(db(), current_actor(), collection, record_id)
-    entries = history_of(db(), collection, record_id)
-    return jsonify(
-        {
-            "items": [
-                {
-                    "id": e.id,
-                    "action": e.action,
-                    "user_id": e.user_id,
-                    "at": e.at.isoformat(),
-                    "changes": e.changes,
-                }
-                for e in entries
-            ]
-        }
-    )
+    """Who changed what and when (the audit trail of one record); sensitive values masked
+    without the grant."""
+    return jsonify({"items": visible_history(db(), current_actor(), collection, record_id)})
 
 
 @blp.route("/campaigns/<int:record_id>/targets", methods=["GET"])
@@ -162,3 +149,14 @@ def list_campaign_targets(query: dict, record_id: int):
     )
     items = records.to_dicts(db(), current_actor(), "customers", rows)
     return jsonify({"items": items, "total": total, "page": query["page"]})
+
+
+@blp.route("/service-requests/<int:record_id>/articles", methods=["GET"])
+@login_required()
+@blp.arguments(ListQuery, location="query")
+def suggest_articles(query: dict, record_id: int):
+    """Knowledge-base articles for a service request: its product's first, then those matching
+    `q` (default: the request's subject) in title, problem or solution."""
+    rows = articles_for_request(db(), current_actor(), record_id, query.get("q"), query["per_page"])
+    items = records.to_dicts(db(), current_actor(), "articles", rows)
+    return jsonify({"items": items, "total": len(items)})
