@@ -102,12 +102,19 @@ def mark_read(session: Session, user: User, notification_id: int | None = None) 
 
 
 def email_sender(smtp_url: str | None, timeout: float = 15) -> Sender:
-    """An outbox sender for `email` messages over the given SMTP server."""
+    """An outbox sender for `email` messages over the given SMTP server.
 
-    def send(_session: Session, message: OutboxMessage) -> Outcome:
-        if not smtp_url:
+    The `email.smtp_url` system setting, when an administrator set one, overrides `smtp_url`
+    (WEFT_SMTP_URL); it is read per message, so a change needs no restart.
+    """
+
+    def send(session: Session, message: OutboxMessage) -> Outcome:
+        from crm_domain.settings import get_setting
+
+        configured = get_setting(session, "email.smtp_url") or smtp_url
+        if not configured:
             return Outcome(True, error="no WEFT_SMTP_URL configured; e-mail skipped")
-        url = urlparse(smtp_url)
+        url = urlparse(configured)
         options = {k: v[-1] for k, v in parse_qs(url.query).items()}
         sender = options.get("from") or f"weft@{url.hostname or 'localhost'}"
         mail = EmailMessage()

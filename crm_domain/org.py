@@ -8,6 +8,7 @@ UPDATE. Records point at units by id, so moving a unit moves its people and reco
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, func, literal, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core import clock
 from core.db import Base, UtcDateTime
 from core.errors import Invalid, NotFound
+from crm_domain.admin_audit import record_admin_change, snapshot
 
 UNIT_KINDS = ("group", "headquarters", "subsidiary", "branch", "office", "workshop", "team")
 
@@ -52,7 +54,12 @@ def get_org_unit(session: Session, unit_id: int) -> OrgUnit:
 
 
 def create_org_unit(
-    session: Session, name: str, kind: str = "team", parent_id: int | None = None
+    session: Session,
+    name: str,
+    kind: str = "team",
+    parent_id: int | None = None,
+    *,
+    actor: Any = None,
 ) -> OrgUnit:
     _check(name, kind)
     parent = _parent(session, parent_id)
@@ -61,7 +68,13 @@ def create_org_unit(
     session.flush()
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
     session.flush()
+    _audit(session, actor, unit, None)
     return unit
+
+
+def _audit(session: Session, actor: Any, unit: OrgUnit, before: dict | None) -> None:
+    after = snapshot(unit, frozenset({"created_at"}))
+    record_admin_change(session, actor, "org_unit", f"{unit.id} {unit.name}", before, after)
 
 
 def _parent(session: Session, parent_id: int | None) -> OrgUnit | None:
@@ -73,18 +86,25 @@ def _parent(session: Session, parent_id: int | None) -> OrgUnit | None:
     return parent
 
 
-def rename_org_unit(session: Session, unit_id: int, name: str, kind: str | None = None) -> OrgUnit:
+def rename_org_unit(
+    session: Session, unit_id: int, name: str, kind: str | None = None, *, actor: Any = None
+) -> OrgUnit:
     _check(name, kind)
     unit = get_org_unit(session, unit_id)
+    before = snapshot(unit, frozenset({"created_at"}))
     unit.name = name.strip()
     if kind is not None:
         unit.kind = kind
     session.flush()
+    _audit(session, actor, unit, before)
     return unit
 
 
-def move_org_unit(session: Session, unit_id: int, new_parent_id: int | None) -> OrgUnit:
+def move_org_unit(
+    session: Session, unit_id: int, new_parent_id: int | None, *, actor: Any = None
+) -> OrgUnit:
     unit = get_org_unit(session, unit_id)
+    before = snapshot(unit, frozenset({"created_at"}))
     parent = _parent(session, new_parent_id)
     if parent is not None and parent.path.startswith(unit.path):
         raise Invalid(
@@ -106,7 +126,9 @@ def move_org_unit(session: Session, unit_id: int, new_parent_id: int | None) -> 
         .execution_options(synchronize_session=False)
     )
     session.expire_all()
-    return get_org_unit(session, unit_id)
+    moved = get_org_unit(session, unit_id)
+    _audit(session, actor, moved, before)
+    return moved
 
 
 def subtree_ids(path: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -43,6 +44,30 @@ class User(Base):
         return any(role in self.roles for role in roles)
 
 
+SYSTEM_USERNAME = "system"
+
+
+def ensure_system_user(session: Session) -> User:
+    """The user that work started by the scheduler (reminders, start rules, messages) acts as.
+
+    It holds the admin role so processes can reach every record, and a random password nobody
+    knows, so it cannot sign in."""
+    import secrets
+
+    user = session.scalar(select(User).where(User.username == SYSTEM_USERNAME))
+    if user is None:
+        user = User(
+            username=SYSTEM_USERNAME,
+            display_name="Weft 系统 (system)",
+            password_hash=hash_password(secrets.token_urlsafe(32)),
+            roles=["admin"],
+            is_active=True,
+        )
+        session.add(user)
+        session.flush()
+    return user
+
+
 def create_user(
     session: Session,
     username: str,
@@ -51,7 +76,10 @@ def create_user(
     display_name: str = "",
     org_unit_id: int | None = None,
     email: str | None = None,
+    *,
+    actor: Any = None,
 ) -> User:
+    from crm_domain.admin_audit import record_admin_change, snapshot
     from crm_domain.org import OrgUnit
     from crm_domain.roles import role_keys
 
@@ -81,7 +109,11 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    record_admin_change(session, actor, "user", username, None, snapshot(user, _NOT_AUDITED))
     return user
+
+
+_NOT_AUDITED = frozenset({"created_at"})
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
@@ -91,9 +123,10 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
-def change_user(session: Session, user_id: int, **changes) -> User:
+def change_user(session: Session, user_id: int, *, actor: Any = None, **changes) -> User:
     """Change roles, org unit, name or active flag; effective on the user's next request."""
     from core.errors import NotFound
+    from crm_domain.admin_audit import record_admin_change, snapshot
     from crm_domain.org import OrgUnit
     from crm_domain.roles import role_keys
 
@@ -112,9 +145,12 @@ def change_user(session: Session, user_id: int, **changes) -> User:
         errors["org_unit_id"] = ["No such org unit."]
     if errors:
         raise Invalid("The change is not valid.", details=errors)
+    before = snapshot(user, _NOT_AUDITED)
     for key, value in changes.items():
         if key == "roles":
             value = sorted(set(value) | {"user"})
         setattr(user, key, value)
     session.flush()
+    after = snapshot(user, _NOT_AUDITED)
+    record_admin_change(session, actor, "user", user.username, before, after)
     return user

@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlparse
 
 from sqlalchemy import Boolean, String, select
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core import clock
 from core.db import Base, JsonType, UtcDateTime
 from core.errors import Invalid, NotFound
+from crm_domain.admin_audit import record_admin_change, snapshot
 from crm_domain.outbox import DeliveryAttempt, OutboxMessage, Outcome, enqueue
 
 TIMEOUT_SECONDS = 10
@@ -60,7 +62,13 @@ def _checked(url: str | None, events: list | None) -> dict[str, list[str]]:
 
 
 def create_endpoint(
-    session: Session, url: str, events: list[str], description: str = "", secret: str | None = None
+    session: Session,
+    url: str,
+    events: list[str],
+    description: str = "",
+    secret: str | None = None,
+    *,
+    actor: Any = None,
 ) -> WebhookEndpoint:
     errors = _checked(url, events)
     if errors:
@@ -75,7 +83,13 @@ def create_endpoint(
     session.add(endpoint)
     session.flush()
     session.info.pop("weft_webhook_endpoints", None)
+    _audit(session, actor, endpoint, None)
     return endpoint
+
+
+def _audit(session: Session, actor: Any, endpoint: WebhookEndpoint, before: dict | None) -> None:
+    after = snapshot(endpoint, frozenset({"created_at"}))  # the signing secret is never logged
+    record_admin_change(session, actor, "webhook", f"{endpoint.id} {endpoint.url}", before, after)
 
 
 def get_endpoint(session: Session, endpoint_id: int) -> WebhookEndpoint:
@@ -85,8 +99,11 @@ def get_endpoint(session: Session, endpoint_id: int) -> WebhookEndpoint:
     return endpoint
 
 
-def change_endpoint(session: Session, endpoint_id: int, **changes) -> WebhookEndpoint:
+def change_endpoint(
+    session: Session, endpoint_id: int, *, actor: Any = None, **changes
+) -> WebhookEndpoint:
     endpoint = get_endpoint(session, endpoint_id)
+    before = snapshot(endpoint, frozenset({"created_at"}))
     errors = _checked(changes.get("url"), changes.get("events"))
     if errors:
         raise Invalid("The webhook is not valid.", details=errors)
@@ -94,6 +111,7 @@ def change_endpoint(session: Session, endpoint_id: int, **changes) -> WebhookEnd
         setattr(endpoint, key, value)
     session.flush()
     session.info.pop("weft_webhook_endpoints", None)
+    _audit(session, actor, endpoint, before)
     return endpoint
 
 

@@ -28,13 +28,16 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
 
 
 def _seed(engine: Engine) -> None:
-    """Rows the application needs to exist (the built-in roles); never overwrites edits."""
+    """Rows the application needs to exist (built-in roles, the system user); never overwrites
+    edits."""
     from sqlalchemy.orm import Session
 
     from crm_domain.roles import ensure_built_in_roles
+    from crm_domain.users import ensure_system_user
 
     with Session(engine) as session, session.begin():
         ensure_built_in_roles(session)
+        ensure_system_user(session)
 
 
 def autogenerate(engine: Engine, message: str) -> None:

@@ -64,6 +64,15 @@ def _sensitive(data: dict) -> bool | None:
     return value
 
 
+def _spec_of(data: dict, request_keys: set[str]) -> dict:
+    """The field spec in a request: `collection` there is the collection the field is added
+    to, so a reference field names the collection it points to as `reference_collection`."""
+    spec = {k: v for k, v in data.items() if k not in request_keys}
+    if "reference_collection" in spec:
+        spec["collection"] = spec.pop("reference_collection")
+    return spec
+
+
 @blp.route("/admin/fields", methods=["POST"])
 @login_required()
 def define_field():
@@ -72,8 +81,10 @@ def define_field():
     data = _json()
     collection = _collection_of(data)
     sensitive = _sensitive(data)
-    spec = {k: v for k, v in data.items() if k not in ("collection", "sensitive")}
-    field = custom_fields.define_field(db(), collection, spec, bool(sensitive))
+    spec = _spec_of(data, {"collection", "sensitive"})
+    field = custom_fields.define_field(
+        db(), collection, spec, bool(sensitive), actor=current_actor()
+    )
     return jsonify(_field_dict(field)), 201
 
 
@@ -84,8 +95,8 @@ def change_field(field_id: int):
     data = _json()
     sensitive = _sensitive(data)
     current = custom_fields.get_field(db(), field_id)
-    spec = {**current.spec, **{k: v for k, v in data.items() if k != "sensitive"}}
-    field = custom_fields.change_field(db(), field_id, spec, sensitive)
+    spec = {**current.spec, **_spec_of(data, {"collection", "sensitive"})}
+    field = custom_fields.change_field(db(), field_id, spec, sensitive, actor=current_actor())
     return jsonify(_field_dict(field))
 
 
@@ -94,7 +105,8 @@ def change_field(field_id: int):
 def archive_field(field_id: int):
     """Archive a field: hidden and no longer checked; stored values are kept."""
     current_actor().require_grant("manage_fields", "Removing fields")
-    return jsonify(_field_dict(custom_fields.archive_field(db(), field_id)))
+    field = custom_fields.archive_field(db(), field_id, actor=current_actor())
+    return jsonify(_field_dict(field))
 
 
 # --- org tree ------------------------------------------------------------------------------------
@@ -133,7 +145,9 @@ def create_org_unit(body: dict):
     current_actor().require_grant("manage_users", "Changing the org tree")
     if "name" not in body:
         raise Invalid("The unit needs a name.", details={"name": ["Required."]})
-    unit = org.create_org_unit(db(), body["name"], body.get("kind", "team"), body.get("parent_id"))
+    unit = org.create_org_unit(
+        db(), body["name"], body.get("kind", "team"), body.get("parent_id"), actor=current_actor()
+    )
     return jsonify(_unit_dict(unit)), 201
 
 
@@ -145,9 +159,11 @@ def change_org_unit(body: dict, unit_id: int):
     current_actor().require_grant("manage_users", "Changing the org tree")
     unit = org.get_org_unit(db(), unit_id)
     if "name" in body or "kind" in body:
-        unit = org.rename_org_unit(db(), unit_id, body.get("name", unit.name), body.get("kind"))
+        unit = org.rename_org_unit(
+            db(), unit_id, body.get("name", unit.name), body.get("kind"), actor=current_actor()
+        )
     if "parent_id" in body:
-        unit = org.move_org_unit(db(), unit_id, body["parent_id"])
+        unit = org.move_org_unit(db(), unit_id, body["parent_id"], actor=current_actor())
     return jsonify(_unit_dict(unit))
 
 
@@ -211,6 +227,7 @@ def create_user_route(body: dict):
         body["display_name"],
         body["org_unit_id"],
         body["email"],
+        actor=current_actor(),
     )
     return jsonify(_user_dict(user)), 201
 
@@ -222,7 +239,7 @@ def change_user(body: dict, user_id: int):
     from crm_domain.users import change_user as change
 
     current_actor().require_grant("manage_users", "Changing users")
-    return jsonify(_user_dict(change(db(), user_id, **body)))
+    return jsonify(_user_dict(change(db(), user_id, actor=current_actor(), **body)))
 
 
 # --- webhooks ------------------------------------------------------------------------------------
@@ -270,7 +287,11 @@ def create_webhook(body: dict):
 
     current_actor().require_grant("manage_settings", "Managing webhooks")
     endpoint = webhooks.create_endpoint(
-        db(), body.get("url", ""), body.get("events"), body.get("description", "")
+        db(),
+        body.get("url", ""),
+        body.get("events"),
+        body.get("description", ""),
+        actor=current_actor(),
     )
     return jsonify(_webhook_dict(endpoint, with_secret=True)), 201
 
@@ -282,7 +303,8 @@ def change_webhook(body: dict, endpoint_id: int):
     from crm_domain import webhooks
 
     current_actor().require_grant("manage_settings", "Managing webhooks")
-    return jsonify(_webhook_dict(webhooks.change_endpoint(db(), endpoint_id, **body)))
+    endpoint = webhooks.change_endpoint(db(), endpoint_id, actor=current_actor(), **body)
+    return jsonify(_webhook_dict(endpoint))
 
 
 @blp.route("/admin/webhooks/<int:endpoint_id>/deliveries", methods=["GET"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
 
-from core.errors import BadRequest
+from core.errors import BadRequest, NotFound
+from crm_domain.admin_audit import record_admin_change
 from engine import definitions as svc
 from engine.parsing import UploadedFile
 from web.api.schemas import (
@@ -15,6 +16,7 @@ from web.api.schemas import (
     SetCurrentRequest,
 )
 from web.auth import current_user, login_required
+from web.deployment_audit import current_versions, record_deployment
 from web.request_session import db
 
 blp = Blueprint(
@@ -39,7 +41,9 @@ def deploy():
         )
     limit = current_app.extensions["weft"].settings.upload_max_bytes
     files = [UploadedFile(p.filename or "", p.stream.read(limit + 1)) for p in parts]
+    current_before = current_versions(db())
     deployment = svc.deploy_files(db(), files, current_user(), limit)
+    record_deployment(db(), current_user(), deployment, current_before)
     primary = (deployment.created or deployment.definitions or [None])[0]
     body = {
         "key": primary.key if primary else None,
@@ -96,4 +100,11 @@ def get_bpmn(key: str, version: int):
 @blp.response(200, DefinitionSchema)
 def set_current(body: dict, key: str):
     """Make a version (e.g. an older one) the one new instances start on."""
-    return svc.set_current_version(db(), key, body["version"])
+    try:
+        before = {"current_version": svc.current_definition(db(), key).version}
+    except NotFound:
+        before = None
+    definition = svc.set_current_version(db(), key, body["version"])
+    after = {"current_version": definition.version}
+    record_admin_change(db(), current_user(), "process_definition", key, before, after)
+    return definition

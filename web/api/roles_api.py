@@ -54,6 +54,7 @@ def create_role(body: dict):
         body.get("name") or {"en": body.get("key", "")},
         body.get("permissions") or {},
         body.get("grants") or [],
+        actor=current_actor(),
     )
     return jsonify(_role_dict(role)), 201
 
@@ -64,4 +65,4 @@ def create_role(body: dict):
 def change_role(body: dict, key: str):
     current_actor().require_grant("manage_roles", "Changing roles")
     body.pop("key", None)
-    return jsonify(_role_dict(roles.change_role(db(), key, **body)))
+    return jsonify(_role_dict(roles.change_role(db(), key, actor=current_actor(), **body)))
