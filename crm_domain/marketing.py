@@ -1,8 +1,10 @@
 """Marketing campaigns and the customers they target.
 
 A campaign saves its segment as `{"q": "...", "filters": {"grade": "A", "custom.x": "..."}}`,
-the same search and filters as `GET /api/v1/customers`. Its targets are evaluated when asked,
-for the person asking: everyone sees only the targets inside their own data scope.
+the same search and filters as `GET /api/v1/customers`, or as `{"segment_id": N}`, a saved
+analytics segment (which adds RFM/value ranges and the value-matrix quadrant). Its targets
+are evaluated when asked, for the person asking: everyone sees only the targets inside their
+own data scope.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class Campaign(RecordMixin, OwnedMixin, Base):
 
 
 class SegmentSchema(Schema):
+    # A saved analytics segment (crm_domain.analytics.segments) instead of q/filters.
+    segment_id = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1))
     q = fields.String(allow_none=True, validate=validate.Length(max=200))
     filters = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=100)),
@@ -67,6 +71,17 @@ def check_campaign(change: Change) -> None:
     from crm_domain.collections import get_collection
 
     segment = change.values["segment"]
+    if segment.get("segment_id") is not None:
+        from core.errors import NotFound
+        from crm_domain.analytics.segments import get_segment
+
+        try:
+            get_segment(change.session, change.actor, segment["segment_id"])
+        except NotFound:
+            change.error("segment.segment_id", "No such segment that you can see.")
+        except Forbidden:
+            change.error("segment", "You may not search customers, so you cannot target them.")
+        return
     try:  # the same checks as a customer search: known filters, values of the right type
         record_service.filtered_select(
             change.session,
@@ -97,6 +112,12 @@ def campaign_targets(
 
     campaign = record_service.get_record(session, actor, "campaigns", campaign_id)
     segment = campaign.segment or {}
+    if segment.get("segment_id"):
+        from crm_domain.analytics.segments import segment_customers
+
+        return segment_customers(
+            session, actor, segment["segment_id"], page=page, per_page=per_page
+        )
     return record_service.list_records(
         session,
         actor,
