@@ -7,7 +7,7 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/weft_test
 SQLITE_TEST_URL ?= sqlite:///$(CURDIR)/var/test.sqlite3
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test install install-test assets lint pg-up test-sqlite test-postgres bench clean
+.PHONY: run test install install-test assets lint pg-up test-sqlite test-postgres bench clean browser messages diagrams
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,12 +59,28 @@ test-sqlite: install-test
 test-postgres: install-test
 	WEFT_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q $(PYTEST_ARGS)
 
-test: install-test lint
+test: install-test lint browser
 	mkdir -p var && rm -f var/.no-postgres
 	$(MAKE) --no-print-directory pg-up
 	$(MAKE) --no-print-directory test-sqlite
 	@if [ -f var/.no-postgres ]; then echo "WARNING: PostgreSQL tests SKIPPED (no server)"; \
 	else $(MAKE) --no-print-directory test-postgres; fi
+
+# The browser tests drive Debian's chromium through Playwright (no browser download).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then \
+	  echo "installing chromium and Chinese fonts for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; \
+	fi
+
+# Extract the UI's strings and merge them into the Chinese catalogue (then fill in msgstr).
+messages: install-test
+	$(BIN)/pybabel extract -k _l -F web/translations/babel.cfg -o web/translations/messages.pot web
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -l zh_CN --no-fuzzy-matching
+
+# Re-draw docs/diagrams/*.svg from the shipped BPMN (after changing a process).
+diagrams: install-test browser
+	$(BIN)/python docs/tools/render_diagrams.py
 
 bench: install-test
 	$(BIN)/python bench/engine.py

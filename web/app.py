@@ -12,8 +12,9 @@ from core.config import PROJECT_ROOT, Settings
 from core.db import make_engine, make_session_factory
 from web.errors import WeftApi, register_error_handlers
 from web.request_session import init_request_session
+from web.ui import init_ui
 
-VENDOR_PACKAGES = {"swagger-ui-dist"}
+VENDOR_PACKAGES = {"swagger-ui-dist", "htmx.org", "@picocss", "bpmn-js", "chart.js"}
 
 
 @dataclass
@@ -56,15 +57,20 @@ def create_app(
     )
     from web.api import (
         admin_api,
+        analytics_api,
         auth_api,
+        backup_api,
         customer_api,
         definitions_api,
         exchange_api,
         instances_api,
         messages_api,
         notifications_api,
+        operations_api,
         records_api,
         roles_api,
+        rules_api,
+        settings_api,
         tasks_api,
     )
 
@@ -80,9 +86,15 @@ def create_app(
         admin_api,
         roles_api,
         notifications_api,
+        operations_api,
+        rules_api,
+        settings_api,
+        backup_api,
+        analytics_api,
     ):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
+    init_ui(app)
 
     @app.get("/static/vendor/<package>/<path:filename>")
     def vendor_asset(package: str, filename: str):
