@@ -140,11 +140,14 @@ def deploy(settings: Settings, files: tuple[Path, ...]) -> None:
     """Deploy BPMN/DMN/form files as new versions (validated exactly as an upload is)."""
     from engine.definitions import deploy_files
     from engine.parsing import UploadedFile
+    from web.deployment_audit import current_versions, record_deployment
 
     uploads = [UploadedFile(p.name, p.read_bytes()) for p in files]
     try:
         with unit_of_work(_factory(settings)) as session:
+            current_before = current_versions(session)
             deployment = deploy_files(session, uploads, None, settings.upload_max_bytes)
+            record_deployment(session, None, deployment, current_before)
             for d in deployment.definitions:
                 state = "new version" if d in deployment.created else "unchanged"
                 click.echo(f"{d.key} v{d.version} ({state}) {d.content_hash[:12]}")
@@ -155,12 +158,66 @@ def deploy(settings: Settings, files: tuple[Path, ...]) -> None:
 
 
 @main.command()
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.pass_obj
+def backup(settings: Settings, file: Path) -> None:
+    """Write a consistent snapshot of the whole database to FILE (a zip)."""
+    from web.backups import record_backup, take_backup
+
+    engine = make_engine(settings.database_url)
+    partial = file.with_name(file.name + ".partial")  # never leave a half-written FILE
+    try:
+        with partial.open("wb") as out:
+            summary = take_backup(engine, out)
+        partial.replace(file)
+    finally:
+        partial.unlink(missing_ok=True)
+    with unit_of_work(make_session_factory(engine)) as session:
+        record_backup(session, None, str(file), summary)
+    manifest = summary.manifest
+    click.echo(
+        f"backup written to {file}: {manifest.total_rows} rows in {len(manifest.tables)} tables, "
+        f"schema revision {', '.join(manifest.revisions)}"
+    )
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace the data of a database that is not empty.")
+@click.pass_obj
+def restore(settings: Settings, file: Path, force: bool) -> None:
+    """Replace all data with the backup in FILE (same schema revision; stop the scheduler)."""
+    from core.backup.revision import database_revisions
+    from web.backups import restore_into
+    from web.database import upgrade
+
+    engine = make_engine(settings.database_url)
+    with engine.connect() as connection:
+        migrated = bool(database_revisions(connection))
+    if not migrated:  # a brand-new database: create the schema (no shipped processes) first
+        upgrade(engine)
+        click.echo("created the schema in the new database")
+    try:
+        with unit_of_work(make_session_factory(engine)) as session, file.open("rb") as source:
+            summary = restore_into(session, source, str(file), None, force)
+    except WeftError as error:
+        _fail(error)
+    rows = sum(summary.tables.values())
+    click.echo(
+        f"restored {rows} rows in {len(summary.tables)} tables from {file} "
+        f"(taken {summary.manifest.created_at} on {summary.manifest.source_dialect})"
+    )
+
+
+@main.command()
 @click.option("--now", "now_text", default=None, help="Run due work as of this ISO-8601 instant.")
 @click.pass_obj
 def tick(settings: Settings, now_text: str | None) -> None:
-    """Run all due work once (timers, outbox), as of now or the given instant."""
+    """Run all due work once (timers, start rules, reminders, outbox), as of now or --now."""
     from crm_domain.outbox import dispatch_due
     from crm_domain.senders import outbox_senders
+    from engine.reminders import run_due_reminders
+    from engine.start_rules import run_start_rules
     from engine.timers import fire_due_timers
 
     try:
@@ -170,13 +227,17 @@ def tick(settings: Settings, now_text: str | None) -> None:
             "Use an ISO-8601 instant, e.g. 2027-01-01T09:00:00Z.", param_hint="--now"
         ) from None
     report = fire_due_timers(_factory(settings), now)
+    started = run_start_rules(_factory(settings), now)
+    reminders = run_due_reminders(_factory(settings), now)
     sent = dispatch_due(_factory(settings), outbox_senders(settings.smtp_url), now)
     click.echo(
         f"as of {now.isoformat()}: timers fired for {len(report.fired)} instance(s), "
         f"{report.conflicts} conflict(s), {report.errors} error(s); "
+        f"start rules {started.started} started, {started.failed} failed; "
+        f"reminders {reminders.created} created, {reminders.errors} error(s); "
         f"outbox {sent.sent} sent, {sent.retried} to retry, {sent.dead} gave up"
     )
-    if report.errors:
+    if report.errors or reminders.errors:
         sys.exit(1)
 
 
@@ -365,3 +426,38 @@ def export_command(
         partial.unlink(missing_ok=True)
         _fail(error)
     click.echo(f"exported {collection} to {file}")
+
+
+@main.group()
+def analytics() -> None:
+    """Customer value analytics (RFM, lifetime value, value matrix, grades)."""
+
+
+@analytics.command("recompute")
+@click.pass_obj
+def analytics_recompute(settings: Settings) -> None:
+    """Recompute every customer's figures and grades now, with a progress bar."""
+    from crm_domain.analytics.recompute import request_recompute, run_job
+
+    factory = _factory(settings)
+    with unit_of_work(factory) as session:
+        job_id = request_recompute(session, None).id
+    with click.progressbar(length=100, label=f"analytics job {job_id}", file=sys.stderr) as bar:
+        done = [0]
+
+        def progress(value: int, stage: str) -> None:
+            bar.label = f"analytics job {job_id}: {stage}"
+            bar.update(value - done[0])
+            done[0] = value
+
+        try:
+            result = run_job(factory, job_id, progress)
+        except Exception as error:  # the job row keeps the details
+            click.echo(f"\nerror: recompute failed: {error}", err=True)
+            sys.exit(2)
+        bar.update(100 - done[0])
+    clustering = result.get("clustering") or {}
+    click.echo(
+        f"{result['customers']} customers, {result['buyers']} with orders; "
+        f"{clustering.get('k', 0)} clusters, {result['grade_changes']} grade changes"
+    )

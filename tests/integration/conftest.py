@@ -29,5 +29,6 @@ def company(session, make_user, api_as):
         executive = person("executive", unit=group)
         service_a1 = person("service_agent", unit=office_a1)
         admin = person("admin", unit=group)
+        designer = person("process_designer", unit=group)
 
     return Company

@@ -33,11 +33,14 @@ def test_db_upgrade_deploys_shipped_processes_once(cli):
     result = cli("db", "upgrade")
     assert result.exit_code == 0, result.output
     assert "deployed shipped process quote_discount_approval v1" in result.output
+    assert "deployed shipped process approval v1" in result.output
     again = cli("db", "upgrade")
     assert again.exit_code == 0 and "deployed shipped" not in again.output
     with cli.factory()() as session:
         keys = session.execute(select(ProcessDefinition.key, ProcessDefinition.version)).all()
-    assert keys == [("quote_discount_approval", 1)]
+    # Every shipped process once, at version 1 (other folders ship more keys).
+    assert {("approval", 1), ("quote_discount_approval", 1)} <= set(keys)
+    assert sorted(version for _key, version in keys) == [1] * len(keys)
 
 
 def test_user_create_and_errors(cli):
@@ -75,7 +78,7 @@ def test_user_create_places_the_user_in_an_org_unit(cli):
     assert nowhere.exit_code == 2 and "No org unit" in nowhere.output
     with cli.factory()() as session:
         placed = dict(session.execute(select(User.username, User.org_unit_id)).all())
-    assert placed == {"a": unit_id, "b": unit_id}
+    assert placed == {"a": unit_id, "b": unit_id, "system": None}
 
 
 def test_deploy_and_tick_now(cli, tmp_path):

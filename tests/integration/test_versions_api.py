@@ -125,3 +125,19 @@ def test_running_instance_keeps_its_pinned_form(designer, api_as):
     task = first_task(sales, new["id"])
     refused = sales.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"ok": True}})
     assert refused.status_code == 422 and "reason" in refused.get_json()["error"]["details"]
+
+
+def test_a_plain_admin_cannot_deploy_but_an_admin_designer_can(api_as):
+    admin = api_as("admin")
+    refused = admin.upload(("order_check.bpmn", v1()), ("ok_form.json", APPROVE_FORM))
+    assert refused.status_code == 403
+    assert "deploy_processes" in refused.get_json()["error"]["message"]
+    both = api_as("admin", "process_designer")
+    deployed = both.upload(("order_check.bpmn", v1()), ("ok_form.json", APPROVE_FORM))
+    assert deployed.status_code == 201, deployed.get_json()
+    assert (
+        admin.put(
+            "/api/v1/process-definitions/order_check/current", json={"version": 1}
+        ).status_code
+        == 403
+    )
