@@ -19,7 +19,7 @@ def _lines(template: str, count: int) -> str:
 
 
 def test_thousands_of_big_allocations_in_a_row_stop_at_the_time_budget():
-    script = _lines("a = [0] * 900000", 1000)  # 2 ms each: 2 s without a tick per statement
+    script = _lines("a = [0] * 900000", 3000)  # 0.5–2 ms each: well past 0.3 s without ticks
     runner = Sandbox(timeout_seconds=0.3)
     error, seconds, after = run_timed(script, {"customer": "ACME"}, runner=runner)
     assert isinstance(error, BUDGET), error.message
