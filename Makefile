@@ -62,11 +62,9 @@ test-postgres: install-test
 test: install-test lint browser
 	mkdir -p var && rm -f var/.no-postgres
 	$(MAKE) --no-print-directory pg-up
-	@# Both databases at once: much of a test's time is waiting (database, browser, timers),
-	@# so the two suites overlap well on two cores; each one's output is printed when it ends.
-	@if [ -f var/.no-postgres ]; then $(MAKE) --no-print-directory test-sqlite && \
-	echo "WARNING: PostgreSQL tests SKIPPED (no server)"; \
-	else $(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres; fi
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -f var/.no-postgres ]; then echo "WARNING: PostgreSQL tests SKIPPED (no server)"; \
+	else $(MAKE) --no-print-directory test-postgres; fi
 
 # The browser tests drive Debian's chromium through Playwright (no browser download).
 browser:
