@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import clock
 from core.errors import WeftError
+from crm_domain.collections import subject_type_of
 from crm_domain.notifications import notify
 from crm_domain.outbox import enqueue
 from crm_domain.record_fields import business_today
-from crm_domain.reminders import catalog
 from crm_domain.reminders.evaluation import PlannedReminder, catch_up_window, due_occurrences, plan
 from crm_domain.reminders.models import FiredReminder, ReminderRule
 from crm_domain.reminders.recipients import RecipientFinder
@@ -164,7 +164,7 @@ def start_reminder_instance(session: Session, planned: PlannedReminder):
             "holiday": occurrence.holiday,
         },
     }
-    subject = {"type": catalog.subject_type(rule.collection), "id": occurrence.record_id}
+    subject = {"type": subject_type_of(rule.collection), "id": occurrence.record_id}
     return start_instance(session, None, REMINDER_PROCESS_KEY, data=data, subject=subject)
 
 

@@ -26,9 +26,8 @@ from core import clock
 from core.db import is_postgres
 from core.errors import WeftError
 from crm_domain.audit import AuditEntry
-from crm_domain.collections import get_collection
+from crm_domain.collections import get_collection, subject_type_of
 from crm_domain.record_service import to_dict
-from crm_domain.reminders import catalog
 from crm_domain.reminders.models import RuleJobCursor, StartRule, StartRuleFiring
 from crm_domain.reminders.start_rules import mapped_data, matches_event, meets_conditions
 from crm_domain.users import User
@@ -216,7 +215,7 @@ def _attempt(
                 starter if starter is not None and starter.is_active else None,
                 rule.process_key,
                 data=data,
-                subject={"type": catalog.subject_type(rule.collection), "id": record.id},
+                subject={"type": subject_type_of(rule.collection), "id": record.id},
                 definition=definition,
             )
     except Exception as error:  # recorded on the firing, retried later

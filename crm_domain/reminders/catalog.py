@@ -17,22 +17,10 @@ from crm_domain.collections import COLLECTIONS, Collection, get_collection, subj
 from crm_domain.customers import Customer
 
 PLAIN_TYPES = (str, int, Decimal, date, datetime, bool)
-SINGULAR = {"opportunities": "opportunity", "customers": "customer"}
 
 
 def owned_collections() -> list[str]:
     return sorted(name for name, c in COLLECTIONS.items() if c.owned)
-
-
-def singular(collection: str) -> str:
-    """The placeholder prefix of a collection's records: contracts → contract."""
-    return SINGULAR.get(collection, collection.removesuffix("s").replace("-", "_"))
-
-
-def subject_type(collection: str) -> str:
-    """The subject type an instance about such a record carries; the same rule the
-    `/api/v1/<collection>/{id}/process-instances` endpoint looks instances up by."""
-    return subject_type_of(collection)
 
 
 def date_columns(collection: Collection) -> list[str]:
@@ -74,7 +62,7 @@ def allowed_placeholders(collection_name: str) -> set[str]:
     from crm_domain.reminders.templates import ALIASES, GENERAL
 
     collection = get_collection(collection_name)
-    prefixes = [(singular(collection_name), collection)]
+    prefixes = [(subject_type_of(collection_name), collection)]
     if has_customer(collection):
         prefixes.append(("customer", get_collection("customers")))
     names = set(GENERAL)

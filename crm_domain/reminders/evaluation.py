@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_domain.collections import get_collection
+from crm_domain.collections import get_collection, subject_type_of
 from crm_domain.customers import Customer
 from crm_domain.record_fields import BUSINESS_TZ, business_today
 from crm_domain.reminders import catalog
@@ -113,7 +113,7 @@ def message_values(
 ) -> dict[str, Any]:
     collection = get_collection(rule.collection)
     values = record_values(
-        catalog.singular(rule.collection), record, catalog.plain_columns(collection)
+        subject_type_of(rule.collection), record, catalog.plain_columns(collection)
     )
     if catalog.has_customer(collection) and getattr(record, "customer_id", None):
         customer = session.get(Customer, record.customer_id)

@@ -16,16 +16,12 @@ from web.request_session import db
 blp = Blueprint("customer_views", __name__, url_prefix="/api/v1", description="Record views")
 
 
-def _subject_type(collection: str) -> str:
-    return subject_type_of(collection)
-
-
 def _instances_about(collection: str, record_id: int) -> list[ProcessInstance]:
     return list(
         db().scalars(
             select(ProcessInstance)
             .where(
-                ProcessInstance.subject_type == _subject_type(collection),
+                ProcessInstance.subject_type == subject_type_of(collection),
                 ProcessInstance.subject_id == str(record_id),
             )
             .order_by(ProcessInstance.id.desc())
