@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session, defer
 
 from core.errors import NotFound
 from crm_domain.users import User
@@ -270,10 +270,18 @@ def _library_bpmn(session: Session) -> dict[str, str]:
     return library
 
 
+# The JSON columns are left unloaded: starting an instance needs only the row's identity (its
+# specs and forms come from caches keyed by id and content hash); touching one loads it.
+_WITHOUT_JSON = (defer(ProcessDefinition.forms), defer(ProcessDefinition.start_messages))
+_CURRENT_DEFINITION = (
+    select(ProcessDefinition)
+    .where(ProcessDefinition.key == bindparam("key"), ProcessDefinition.is_current)
+    .options(*_WITHOUT_JSON)
+)
+
+
 def current_definition(session: Session, key: str) -> ProcessDefinition:
-    definition = session.scalar(
-        select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.is_current)
-    )
+    definition = session.scalar(_CURRENT_DEFINITION, {"key": key})
     if definition is None:
         raise NotFound(f"No process '{key}' is deployed.")
     return definition

@@ -65,32 +65,31 @@ def specs_to_dict(spec: Any, subprocess_specs: dict) -> dict:
     }
 
 
-class _SpecCache:
-    """LRU of deserialized specs; a definition never changes once written.
+class _DefinitionCache:
+    """LRU of what is derived from a definition row; a definition never changes once written.
 
     Keyed by id *and* content hash: ids can be reused (a rolled-back insert on SQLite, a
     restored backup), hashes tell the versions apart.
     """
 
-    def __init__(self, capacity: int = 256):
-        self._items: OrderedDict[tuple[int, str], tuple[Any, dict]] = OrderedDict()
+    def __init__(self, build: Callable[[Any], Any], capacity: int = 256):
+        self._items: OrderedDict[tuple[int, str], Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._build = build
         self._capacity = capacity
 
-    def get(
-        self, definition_id: int, content_hash: str, spec_dict: Callable[[], dict]
-    ) -> tuple[Any, dict]:
+    def get(self, definition_id: int, content_hash: str, source: Callable[[], Any]) -> Any:
         key = (definition_id, content_hash)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        loaded = _specs_from_dict(spec_dict())
+        built = self._build(source())
         with self._lock:
-            self._items[key] = loaded
+            self._items[key] = built
             while len(self._items) > self._capacity:
                 self._items.popitem(last=False)
-        return loaded
+        return built
 
 
 def _specs_from_dict(spec_dict: dict) -> tuple[Any, dict]:
@@ -101,13 +100,21 @@ def _specs_from_dict(spec_dict: dict) -> tuple[Any, dict]:
     return spec, subs
 
 
-spec_cache = _SpecCache()
+spec_cache = _DefinitionCache(_specs_from_dict)
+forms_cache = _DefinitionCache(lambda forms: forms or {})
 
 
 def definition_specs(definition: Any) -> tuple[Any, dict]:
     """The (cached) spec objects of a ProcessDefinition row."""
     # The spec column is deferred: it is read only on a cache miss.
     return spec_cache.get(definition.id, definition.content_hash, lambda: definition.spec)
+
+
+def definition_forms(definition: Any) -> dict:
+    """The (cached) task forms pinned on a ProcessDefinition row: {form_key: definition}.
+
+    The hot paths load definitions without their forms column; it is read only on a miss."""
+    return forms_cache.get(definition.id, definition.content_hash, lambda: definition.forms)
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:

@@ -14,7 +14,8 @@ from core import clock
 from core.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from crm_domain.users import User
 from engine import runtime
-from engine.models import HumanTask, InstanceEvent, ProcessInstance
+from engine.models import HumanTask, InstanceEvent, ProcessDefinition, ProcessInstance
+from engine.serialization import definition_forms
 from forms.submission import load_submission
 
 SCOPES = ("mine", "available", "all")
@@ -82,7 +83,12 @@ _TASK_WITH_INSTANCE = (
     select(HumanTask)
     .join(HumanTask.instance)
     .join(ProcessInstance.definition)
-    .options(contains_eager(HumanTask.instance).contains_eager(ProcessInstance.definition))
+    .options(
+        contains_eager(HumanTask.instance)
+        .contains_eager(ProcessInstance.definition)
+        .defer(ProcessDefinition.forms)
+        .defer(ProcessDefinition.start_messages)
+    )
     .where(HumanTask.id == bindparam("task_id"))
 )
 
@@ -196,7 +202,7 @@ def _require_open(task: HumanTask) -> None:
 def task_form(session: Session, task: HumanTask) -> dict | None:
     if not task.form_key:
         return None
-    return task.instance.definition.forms.get(task.form_key)
+    return definition_forms(task.instance.definition).get(task.form_key)
 
 
 def task_data(session: Session, task: HumanTask) -> dict:

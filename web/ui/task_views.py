@@ -14,6 +14,7 @@ from crm_domain.roles import Role
 from crm_domain.users import User
 from engine import tasks as task_service
 from engine.models import HumanTask
+from engine.serialization import definition_forms
 from web.request_session import db
 from web.ui.i18n import bilingual, localized, when
 from web.ui.session_auth import signed_in_user
@@ -87,7 +88,7 @@ def _render(task: HumanTask, posted=None, errors=None, notice: str | None = None
     data = task_service.task_data(session, task) if task.status == "open" else {}
     fields = field_views(form, data, posted, errors) if form else []
     form_names = {f["name"] for f in form["fields"]} if form else set()
-    labels = {**_computed_labels(), **field_labels(task.instance.definition.forms)}
+    labels = {**_computed_labels(), **field_labels(definition_forms(task.instance.definition))}
     context_data = [
         (labels.get(key, key), value)
         for key, value in sorted(data.items())
