@@ -3,6 +3,9 @@
 Elements are matched by id (bpmn-js and every modeler keep ids stable across edits). An element
 "changed" when its type, attributes or own content (conditions, scripts, extension properties,
 form keys) differ; the diagram layout (BPMNDI) is ignored, moving a shape is not a change.
+Neither is what a modeler rewrites when it saves an unchanged element: the order of its
+children (bpmn-js re-appends a boundary event or a lane's references when a shape moves) and
+attributes written out at their BPMN default (bpmn-js leaves `cancelActivity="true"` out).
 """
 
 from __future__ import annotations
@@ -19,6 +22,27 @@ _LAYOUT_NAMESPACES = (
     "http://www.omg.org/spec/DD/20100524/DC",
     "http://www.omg.org/spec/DD/20100524/DI",
 )
+
+# BPMN 2.0 attribute defaults (bpmn-moddle's list): present with this value or absent, same thing.
+_DEFAULTS = {
+    "gatewayDirection": "Unspecified",
+    "instantiate": "false",
+    "eventGatewayType": "Exclusive",
+    "textFormat": "text/plain",
+    "isInterrupting": "true",
+    "parallelMultiple": "false",
+    "cancelActivity": "true",
+    "waitForCompletion": "true",
+    "isCollection": "false",
+    "isForCompensation": "false",
+    "startQuantity": "1",
+    "completionQuantity": "1",
+    "triggeredByEvent": "false",
+    "isSequential": "false",
+    "behavior": "All",
+    "testBefore": "false",
+    "cancelRemainingInstances": "true",
+}
 
 
 @dataclass(frozen=True)
@@ -75,14 +99,19 @@ def _elements(xml: str) -> dict[str, tuple[ElementChange, str]]:
 
 
 def _signature(element) -> str:
-    """The element's own content: attributes, text and children that have no id of their own."""
-    attributes = sorted((k, v) for k, v in element.attrib.items() if k != "id")
-    parts = [element.tag, repr(attributes), (element.text or "").strip()]
+    """The element's own content: attributes, text and children that have no id of their own
+    (in any order: BPMN gives the order of an element's children no meaning)."""
+    attributes = sorted(
+        (k, v) for k, v in element.attrib.items() if k != "id" and _DEFAULTS.get(k) != v
+    )
+    children = []
     for child in element:
         if not isinstance(child.tag, str):
             continue
         if child.get("id") and child.tag.startswith(f"{{{BPMN_NS}}}"):
-            parts.append(f"<{child.get('id')}>")  # its own entry covers its content
+            children.append(f"<{child.get('id')}>")  # its own entry covers its content
         elif not child.tag.startswith(tuple(f"{{{ns}}}" for ns in _LAYOUT_NAMESPACES)):
-            parts.append(_signature(child))
-    return "\n".join(parts)
+            children.append(_signature(child))
+    return "\n".join(
+        [element.tag, repr(attributes), (element.text or "").strip(), *sorted(children)]
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from lxml import etree
 from sqlalchemy import func, select
 
 from core import clock
@@ -19,8 +20,10 @@ from engine.models import HumanTask, ProcessDefinition, ProcessInstance
 from engine.parsing import UploadedFile
 from engine.tasks import complete_task
 from engine.version_diff import diff_bpmn
+from tests.conftest import PROCESSES
 from tests.support import designer as quote
 
+NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 BROKEN = quote.version_1_xml().replace('targetRef="prepare_quote"', 'targetRef="nowhere"', 1)
 
 
@@ -83,6 +86,33 @@ def test_diff_names_added_and_changed_elements_and_ignores_layout():
 
     moved = quote.version_1_xml().replace('x="', 'x="1', 1)  # a shape moved on the canvas
     assert diff_bpmn(quote.version_1_xml(), moved).is_empty
+
+
+def test_diff_ignores_what_a_modeler_rewrites_when_it_saves():
+    """bpmn-js re-appends the boundary events and lane references of shapes it moved and leaves
+    attributes at their BPMN default out: the same process, nothing changed."""
+    shipped = (PROCESSES / "sales" / "sales.bpmn").read_bytes()
+    root = etree.fromstring(shipped)
+    process = root.find("bpmn:process", NS)
+    events = process.findall("bpmn:boundaryEvent", NS)
+    assert {e.get("cancelActivity") for e in events} == {"true"}
+    for event in events:
+        del event.attrib["cancelActivity"]
+        process.append(event)
+    for lane in process.iter(f"{{{NS['bpmn']}}}lane"):
+        for ref in reversed(lane.findall("bpmn:flowNodeRef", NS)):
+            lane.append(ref)
+    resaved = etree.tostring(root, encoding="unicode")
+    assert diff_bpmn(shipped.decode(), resaved).is_empty
+
+    # What does change the process still shows: a non-interrupting timer, a new time.
+    changed = resaved.replace(
+        'id="reminder_due"', 'id="reminder_due" cancelActivity="false"'
+    ).replace(">overdue_at<", ">due_at<")
+    assert {c.element_id for c in diff_bpmn(shipped.decode(), changed).changed} == {
+        "reminder_due",
+        "overdue_timer_definition",
+    }
 
 
 def test_find_instances_by_process_version_status_customer_and_date(session, make_user):

@@ -32,39 +32,39 @@ def deploy_shipped_sales(session) -> None:
     session.commit()
 
 
+PRODUCT = {
+    "sku": "WP-18",
+    "name": "E1级刨花板 18mm",
+    "brand": "锦华",
+    "series": "E1",
+    "unit": "sheet",
+    "price": "100",
+}
+
+
+def created(api, collection: str, data: dict) -> dict:
+    response = api.post(f"/api/v1/{collection}", json=data)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
 class SalesTeam:
-    """A branch with its sales manager, and an office below it with a salesperson."""
+    """The people who work a sale (REST clients), its customer and product, and the steps.
 
-    def __init__(self, session, make_user, api_as, session_factory):
-        branch = create_org_unit(session, "华东分公司", "branch")
-        office = create_org_unit(session, "苏州办事处", "office", branch.id)
-        session.commit()
+    `manager` starts the leads (the commission needs a sales manager's rights); `sales` owns
+    the customer, so the lead's tasks are theirs.
+    """
+
+    def __init__(
+        self, session_factory, manager, sales, customer: dict, product: dict, executive=None
+    ):
         self.session_factory = session_factory
-        self.manager = api_as(user=make_user("sales_manager", org_unit_id=branch.id))
-        self.sales = api_as(user=make_user("salesperson", org_unit_id=office.id))
-        self.executive = api_as(user=make_user("executive", org_unit_id=branch.id))
-        self.viewer = self.manager  # who reads instances: their starter
-        self.product = self._created(
-            self.manager,
-            "products",
-            {
-                "sku": "WP-18",
-                "name": "E1级刨花板 18mm",
-                "brand": "锦华",
-                "series": "E1",
-                "unit": "sheet",
-                "price": "100",
-            },
-        )
-        self.customer = self._created(
-            self.sales, "customers", {"name": "苏州锦华家具有限公司", "grade": "B"}
-        )
-
-    @staticmethod
-    def _created(api, collection: str, data: dict) -> dict:
-        response = api.post(f"/api/v1/{collection}", json=data)
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()
+        self.manager = manager
+        self.sales = sales
+        self.executive = executive
+        self.viewer = manager  # who reads instances: their starter
+        self.customer = customer
+        self.product = product
 
     # --- steps ------------------------------------------------------------------------
 
@@ -115,6 +115,14 @@ class SalesTeam:
         self.do(self.sales, instance_id, SIGN_CONTRACT, signed_on="2026-12-01")
         return self.do(self.sales, instance_id, PLACE_ORDER, payment_due_on=due_on)
 
+    def close_the_sale(self, instance_id: int) -> dict:
+        """From *Prepare the quote* to the end: a quote within the automatic discount, the
+        contract, the order, and the payment in full before it is due."""
+        self.quote(instance_id, quantity=10, discount=0)
+        body = self.sign_and_order(instance_id, "2027-03-31")
+        self.pay(body["data"]["order_no"], body["data"]["order"]["total"], "2027-03-30")
+        return self.instance(instance_id)
+
     def pay(self, order_no: str, amount, paid_on: str, api=None) -> list[int]:
         response = (api or self.manager).post(
             "/api/v1/messages",
@@ -144,9 +152,18 @@ class SalesTeam:
 
 
 def sales_team(session, make_user, api_as, session_factory) -> SalesTeam:
-    """The shipped processes deployed and a sales team ready (each test file's `team` fixture)."""
+    """The shipped processes deployed and a sales team ready (each test file's `team` fixture):
+    a branch with its sales manager and executive, an office below it with a salesperson."""
     deploy_shipped_sales(session)
-    return SalesTeam(session, make_user, api_as, session_factory)
+    branch = create_org_unit(session, "华东分公司", "branch")
+    office = create_org_unit(session, "苏州办事处", "office", branch.id)
+    session.commit()
+    manager = api_as(user=make_user("sales_manager", org_unit_id=branch.id))
+    sales = api_as(user=make_user("salesperson", org_unit_id=office.id))
+    executive = api_as(user=make_user("executive", org_unit_id=branch.id))
+    product = created(manager, "products", PRODUCT)
+    customer = created(sales, "customers", {"name": "苏州锦华家具有限公司", "grade": "B"})
+    return SalesTeam(session_factory, manager, sales, customer, product, executive)
 
 
 def at(text: str) -> datetime:

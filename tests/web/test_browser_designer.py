@@ -1,80 +1,78 @@
-"""The designer console in headless chromium: a designer adds a step to the quote approval in
-the bpmn-js modeler, checks and deploys it as version 2; a new instance takes the new step
-while a version-1 instance finishes the old way. A broken upload shows its validation report.
-Screenshots go to var/screenshots/ (designer-*.png).
+"""The designer console in headless chromium, on the shipped sales process: a designer opens
+version 1 in the bpmn-js modeler, adds a stock check after the lead is qualified, checks it and
+deploys it as version 2. A sale started on version 1 finishes the old way; a new sale meets the
+new step in the salesperson's inbox and goes on as before. A broken upload shows its validation
+report. Screenshots go to var/screenshots/ (designer-*.png).
 """
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from crm_domain.users import User, create_user
-from engine.instances import start_instance
-from engine.models import HumanTask, InstanceEvent, ProcessInstance
-from engine.tasks import claim_task, complete_task
+from core.security import issue_token
+from crm_domain.users import create_user
+from tests.conftest import TEST_SECRET, ApiClient
+from tests.processes.sales_support import (
+    PREPARE_QUOTE,
+    PRODUCT,
+    QUALIFY,
+    SalesTeam,
+    created,
+    deploy_shipped_sales,
+)
 from tests.support import designer as quote
 from tests.web.conftest import PASSWORD, ui_login
 
 LAPTOP = {"width": 1366, "height": 900}
+CHECK_STOCK = "核对库存 Check stock"
 pytestmark = pytest.mark.slow
 
-# What a designer does with the mouse, through bpmn-js's modeling API: make room after the
-# start event, drop a user task onto the first flow (bpmn-js splits the flow around it) and
-# name it. It lands in the salesperson lane, so salespeople get the step.
+# What a designer does with the mouse, through bpmn-js's own tools: the space tool opens a gap
+# right of the "Qualified?" gateway (moving everything after it, widening the pool and its
+# lanes), a user task dropped on the "qualified" flow splits it, and gets its name. It lands
+# in the salesperson lane, so salespeople get the step. Returns where it ended up.
 ADD_STEP = """() => {
   const modeler = window.weftModeler;
   const registry = modeler.get('elementRegistry');
   const modeling = modeler.get('modeling');
-  const later = registry.filter(e => !e.waypoints && e.x >= 250 &&
-    e.businessObject.$instanceOf('bpmn:FlowNode'));
-  modeling.moveElements(later, { x: 150, y: 0 });
+  const spaceTool = modeler.get('spaceTool');
+  const root = modeler.get('canvas').getRootElement();
+  const gap = { x: 150, y: 0 }, from = 480;
+  const room = spaceTool.calculateAdjustments(registry.filter(e => e !== root), 'x', gap.x, from);
+  spaceTool.makeSpace(room.movingShapes, room.resizingShapes, gap, 'e', from);
+  const flow = registry.get('f_qualified');
+  const [a, b] = [flow.waypoints[0], flow.waypoints[flow.waypoints.length - 1]];
   const task = modeler.get('elementFactory').createShape({ type: 'bpmn:UserTask' });
-  modeling.createShape(task, { x: 310, y: 160 }, registry.get('flow_start_prepare'));
+  modeling.createShape(task, { x: (a.x + b.x) / 2, y: a.y }, flow);
   modeling.updateProperties(task, { id: 'check_stock', name: '核对库存 Check stock' });
   window.weftFit();
-  return task.id;
+  const lanes = registry.filter(e => e.type === 'bpmn:Lane' &&
+    e.businessObject.flowNodeRef.includes(task.businessObject));
+  return {
+    id: task.id,
+    lanes: lanes.map(l => l.businessObject.name),
+    from: task.incoming.map(c => c.source.id),
+    to: task.outgoing.map(c => c.target.id),
+  };
 }"""
 
 
-def _start(committed_factory, user_id: int) -> int:
+def _api(app, user_id: int) -> ApiClient:
+    token, _ = issue_token(TEST_SECRET, user_id, 3600)
+    return ApiClient(app.test_client(), token)
+
+
+@pytest.fixture
+def team(live_app, committed_factory, company_world) -> SalesTeam:
+    """The shipped sales process on the company's people: the manager 李强 starts the leads
+    of 王芳's customer; the REST calls go to the live server's app (real commits)."""
     with committed_factory() as session:
-        instance = start_instance(session, session.get(User, user_id), quote.KEY)
-        session.commit()
-        return instance.id
-
-
-def _open_steps(committed_factory, instance_id: int) -> list[tuple[str, str | None]]:
-    with committed_factory() as session:
-        return list(
-            session.execute(
-                select(HumanTask.bpmn_id, HumanTask.lane).where(
-                    HumanTask.instance_id == instance_id, HumanTask.status == "open"
-                )
-            )
-        )
-
-
-def _work(committed_factory, user_id: int, instance_id: int, data: dict) -> None:
-    """The salesperson claims and completes the instance's open task."""
-    with committed_factory() as session:
-        user = session.get(User, user_id)
-        task_id = session.scalar(
-            select(HumanTask.id).where(
-                HumanTask.instance_id == instance_id, HumanTask.status == "open"
-            )
-        )
-        claim_task(session, user, task_id)
-        complete_task(session, user, task_id, data)
-        session.commit()
-
-
-QUOTE_AT_LIST_PRICE = {
-    "customer_name": "苏州锦程服饰有限公司",
-    "product": "精梳棉面料",
-    "list_price": "100",
-    "quoted_price": "100",
-}
+        deploy_shipped_sales(session)
+    manager = _api(live_app, company_world["manager"])
+    sales = _api(live_app, company_world["sales"])
+    product = created(manager, "products", PRODUCT)
+    customer = sales.get(f"/api/v1/customers/{company_world['customer']}").get_json()
+    return SalesTeam(committed_factory, manager, sales, customer, product)
 
 
 @pytest.fixture
@@ -85,92 +83,107 @@ def designer_id(committed_factory, company_world) -> int:
         return user.id
 
 
-def test_designer_adds_a_step_in_the_modeler_and_deploys_version_2(
-    browser, live_server, company_world, committed_factory, designer_id, screenshot
+def _task_names(body: dict) -> list[str]:
+    return [e["task_name"] for e in body["events"] if e["kind"] == "task_completed"]
+
+
+def test_designer_adds_a_step_to_the_sales_process_and_deploys_version_2(
+    browser, live_server, team, designer_id, screenshot
 ):
-    old_instance = _start(committed_factory, company_world["sales"])
-    assert _open_steps(committed_factory, old_instance) == [("prepare_quote", "salesperson")]
+    old = team.start_lead()
+    assert old["version"] == 1
+    assert team.task(team.sales, old["id"], QUALIFY)
 
     context = browser.new_context(viewport=LAPTOP, locale="zh-CN")
     page = context.new_page()
     ui_login(page, live_server, "zhao.min")
     page.goto(f"{live_server}/designer")
-    assert "v1" in page.inner_text(
-        f"[data-testid=process-{quote.KEY}] [data-testid=current-version]"
-    )
-    page.click(f"[data-testid=process-{quote.KEY}] [data-testid=edit-1]")
+    sales_entry = "[data-testid=process-sales]"
+    assert page.inner_text(f"{sales_entry} [data-testid=current-version]") == "v1"
+    page.click(f"{sales_entry} [data-testid=edit-1]")
     page.wait_for_selector("#bpmn-modeler[data-rendered=true]")
 
-    assert page.evaluate(ADD_STEP) == "check_stock"
+    assert page.evaluate(ADD_STEP) == {
+        "id": "check_stock",
+        "lanes": ["salesperson"],
+        "from": ["qualified_gateway"],
+        "to": ["create_opportunity"],
+    }
     page.click("[data-testid=modeler-check]")
     page.wait_for_selector("#modeler-result [data-testid=validation-ok]")
     assert "2" in page.inner_text("#modeler-result")
-    screenshot(page, "designer-modeler-zh")
+    screenshot(page, "designer-sales-modeler-zh")
 
     page.click("[data-testid=modeler-deploy]")
-    page.wait_for_url(f"**/designer/processes/{quote.KEY}")
+    page.wait_for_url(f"{live_server}/designer/processes/sales")
     page.wait_for_selector("#bpmn-viewer[data-rendered=true]")
     assert "v2" in page.inner_text(".flash-success")
     assert page.locator("[data-testid=version-2] .tag-current").count() == 1
-    screenshot(page, "designer-process-zh")
+    screenshot(page, "designer-sales-process-zh")
     page.goto(f"{live_server}/designer")
-    assert "v2" in page.inner_text(
-        f"[data-testid=process-{quote.KEY}] [data-testid=current-version]"
-    )
-    screenshot(page, "designer-catalogue-zh")
+    assert page.inner_text(f"{sales_entry} [data-testid=current-version]") == "v2"
+    screenshot(page, "designer-sales-catalogue-zh")
 
-    # A new instance starts on version 2 and waits in the new step, in the salesperson lane.
-    new_instance = _start(committed_factory, company_world["sales"])
-    assert _open_steps(committed_factory, new_instance) == [("check_stock", "salesperson")]
+    # A new sale starts on version 2; both are qualified by their salesperson.
+    new = team.start_lead()
+    assert new["version"] == 2
+    for instance_id in (old["id"], new["id"]):
+        team.qualify(instance_id)
+    # Version 1 goes straight on to the opportunity and the quote.
+    assert team.task(team.sales, old["id"], PREPARE_QUOTE)
+    assert team.instance(old["id"])["data"]["opportunity"]["id"]
+    # Version 2 waits in the new step, for any salesperson, before the opportunity exists.
+    check = team.task(team.sales, new["id"], CHECK_STOCK, scope="available")
+    assert check["candidate_roles"] == ["salesperson"]
+    assert "opportunity" not in team.instance(new["id"])["data"]
 
-    # The salesperson sees both: the new step for the new quote, the old one for the old.
+    # 王芳 finds it in her inbox, takes it and completes it; the sale goes on to the quote.
     sales = browser.new_context(viewport=LAPTOP, locale="zh-CN").new_page()
     ui_login(sales, live_server, "wang.fang")
     sales.click("[data-testid=tab-available]")
-    sales.wait_for_selector("[data-testid=task-row]")
-    listed = sales.inner_text("[data-testid=task-list]")
-    assert "核对库存" in listed and "准备报价" in listed
-    screenshot(sales, "designer-inbox-new-step-zh")
+    row = sales.locator("[data-testid=task-row]", has_text="核对库存")
+    assert f"#{new['id']}" in row.inner_text()
+    screenshot(sales, "designer-sales-inbox-new-step-zh")
+    row.locator("[data-testid=claim]").click()
+    sales.wait_for_selector("[data-testid=task-form]")
+    assert "v2" in sales.inner_text("[data-testid=instance-card]")
+    sales.click("[data-testid=complete]")
+    sales.wait_for_selector(".flash-success")
+    sales.click("[data-testid=tab-mine]")
+    mine = sales.inner_text("[data-testid=task-list]")
+    assert mine.count("准备报价") == 2 and "核对库存" not in mine
+    screenshot(sales, "designer-sales-inbox-after-zh")
+    sales.context.close()
+    assert team.task(team.sales, new["id"], PREPARE_QUOTE)
+    assert team.instance(new["id"])["data"]["opportunity"]["id"]
 
-    # Version 1 finishes the old way; version 2 goes through the new step, then on as before.
-    _work(committed_factory, company_world["sales"], old_instance, QUOTE_AT_LIST_PRICE)
-    _work(committed_factory, company_world["sales"], new_instance, {})
-    assert _open_steps(committed_factory, new_instance) == [("prepare_quote", "salesperson")]
-    _work(committed_factory, company_world["sales"], new_instance, QUOTE_AT_LIST_PRICE)
-    with committed_factory() as session:
-        old, new = (
-            session.get(ProcessInstance, old_instance),
-            session.get(ProcessInstance, new_instance),
-        )
-        assert (old.definition_version, old.status) == (1, "completed")
-        assert (new.definition_version, new.status) == (2, "completed")
-        steps = {
-            instance_id: set(
-                session.scalars(
-                    select(InstanceEvent.task_name).where(
-                        InstanceEvent.instance_id == instance_id,
-                        InstanceEvent.kind == "task_completed",
-                    )
-                )
-            )
-            for instance_id in (old_instance, new_instance)
-        }
-    assert not any("Check stock" in (name or "") for name in steps[old_instance])
-    assert any("Check stock" in (name or "") for name in steps[new_instance])
+    # Both sales close, each on its own version.
+    for instance_id, version in ((old["id"], 1), (new["id"], 2)):
+        done = team.close_the_sale(instance_id)
+        assert (done["version"], done["status"]) == (version, "completed"), done["incidents"]
+        assert _task_names(done)[0] == QUALIFY
+    assert CHECK_STOCK not in _task_names(team.instance(old["id"]))
+    assert _task_names(team.instance(new["id"]))[:3] == [QUALIFY, CHECK_STOCK, PREPARE_QUOTE]
 
     # The difference between the versions, marked on the diagram.
-    page.goto(f"{live_server}/designer/processes/{quote.KEY}/diff?from=1&to=2")
+    page.goto(f"{live_server}/designer/processes/sales/diff?from=1&to=2")
     page.wait_for_selector("[data-testid=diff-new][data-rendered=true]")
     assert "check_stock" in page.inner_text("[data-testid=diff-added]")
+    changed = page.inner_text("[data-testid=diff-changed]")
+    assert "f_qualified" in changed and "create_opportunity" in changed
+    # The shapes the space tool moved are not changes (nor the sales manager's lane).
+    for untouched in ("reminder_due", "paid_while_chasing", "qualify_lead", "lane_sales_manager"):
+        assert untouched not in changed
     assert page.locator("[data-testid=diff-new] .diff-added").count() >= 2
-    screenshot(page, "designer-diff-zh")
+    screenshot(page, "designer-sales-diff-zh")
 
-    page.goto(f"{live_server}/designer/instances?process={quote.KEY}")
-    assert page.locator(f"[data-testid=instance-{new_instance}]").count() == 1
-    screenshot(page, "designer-instances-zh")
-    page.goto(f"{live_server}/designer/processes/{quote.KEY}/forms/prepare_quote")
-    assert page.input_value("input[name=field-0-name]") == "customer_name"
-    screenshot(page, "designer-form-editor-zh")
+    page.goto(f"{live_server}/designer/instances?process=sales")
+    for instance_id, version in ((old["id"], "v1"), (new["id"], "v2")):
+        assert version in page.inner_text(f"[data-testid=instance-{instance_id}]")
+    screenshot(page, "designer-sales-instances-zh")
+    page.goto(f"{live_server}/designer/processes/sales/forms/sales_quote")
+    assert page.input_value("input[name=field-0-name]") == "product_1"
+    screenshot(page, "designer-sales-form-editor-zh")
     context.close()
 
 

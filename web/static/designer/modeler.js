@@ -9,15 +9,27 @@
   if (!box || typeof BpmnJS === "undefined") { return; }
   var modeler = new BpmnJS({ container: box, keyboard: { bindTo: document } });
   window.weftModeler = modeler;
-  var PALETTE_WIDTH = 110;  // px the tool palette covers on the canvas's left edge
+  var PALETTE_WIDTH = 120;  // px the tool palette covers on the canvas's left edge, and a gap
+  var MARGIN = 16;
 
-  // Fit the whole diagram, leaving the strip under the palette free.
+  // Fit the whole diagram into the part of the canvas right of the palette (never above
+  // 100 %), centred vertically: a wide one (a pool with lanes) keeps its pool header in view.
   function fit() {
     var canvas = modeler.get("canvas");
-    canvas.zoom("fit-viewport", "auto");
     var box = canvas.viewbox();
-    var extra = PALETTE_WIDTH / box.scale;
-    canvas.viewbox({ x: box.x - extra, y: box.y, width: box.width + extra, height: box.height });
+    var inner = box.inner, outer = box.outer;
+    if (!inner.width || !inner.height) { return; }
+    var scale = Math.min(
+      (outer.width - PALETTE_WIDTH - MARGIN) / inner.width,
+      (outer.height - 2 * MARGIN) / inner.height,
+      1
+    );
+    canvas.viewbox({
+      x: inner.x - PALETTE_WIDTH / scale,
+      y: inner.y - (outer.height / scale - inner.height) / 2,
+      width: outer.width / scale,
+      height: outer.height / scale
+    });
   }
   window.weftFit = fit;
   var labels = JSON.parse(result.dataset.labels);
