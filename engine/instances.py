@@ -29,6 +29,7 @@ def start_instance(
     definition = definition or current_definition(session, process_key)
     if data is not None and not isinstance(data, dict):
         raise Invalid("The instance data is not valid.", details={"data": ["Must be an object."]})
+    subject = subject or customer_subject(data)
     workflow = runtime.new_workflow(definition)
     if data:
         workflow.data.update(data)
@@ -51,6 +52,16 @@ def start_instance(
     incident = runtime.run_engine(loaded)
     runtime.save(session, loaded, incident)
     return row
+
+
+def customer_subject(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An instance started for a customer (`customer_id` in its start data, as the sales process
+    is) is about that customer unless a subject is given: its tasks show the customer in the
+    inbox and it appears in the customer's history."""
+    customer_id = (data or {}).get("customer_id")
+    if type(customer_id) is int and customer_id > 0:
+        return {"type": "customer", "id": customer_id}
+    return None
 
 
 def get_instance(session: Session, instance_id: int) -> ProcessInstance:

@@ -39,6 +39,20 @@ def test_the_shipped_sales_process_is_deployed_with_its_forms(team):
     assert b'calledElement="approval"' in bpmn.data
 
 
+def test_a_sale_started_for_a_customer_is_about_that_customer(team):
+    """Started as the docs say (only `data.customer_id`): the customer's processes and timeline
+    list the sale (and the inbox shows the customer on its tasks, from the same subject)."""
+    started = team.start_lead()
+    assert started["subject"] == {"type": "customer", "id": str(team.customer["id"])}
+    customer_id = team.customer["id"]
+    about = team.sales.get(f"/api/v1/customers/{customer_id}/process-instances").get_json()
+    assert started["id"] in [i["id"] for i in about["items"]]
+    timeline = team.sales.get(f"/api/v1/customers/{customer_id}/timeline").get_json()
+    assert any(
+        item["kind"] == "process" and item["id"] == started["id"] for item in timeline["items"]
+    )
+
+
 def test_a_disqualified_lead_ends_with_its_reason(team):
     started = team.start_lead(lead_title="锦华家具 2027 年板材采购")
     assert started["status"] == "running", started["incidents"]
