@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from marshmallow import Schema, fields, validate
-from sqlalchemy import Date, Numeric, String, Text
+from sqlalchemy import Date, Numeric, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, JsonType
@@ -38,6 +38,13 @@ class Campaign(RecordMixin, OwnedMixin, Base):
     status: Mapped[str] = mapped_column(String(20), default="planned", index=True)
     segment: Mapped[dict] = mapped_column(JsonType, default=dict)
     description: Mapped[str | None] = mapped_column(Text)
+
+
+def campaigns_using_segment(session: Session, segment_id: int) -> list[Campaign]:
+    """Every campaign that targets a saved segment (`segment.segment_id`). Campaigns are few
+    and the id sits inside JSON, which SQLite and PostgreSQL query differently: read them."""
+    campaigns = session.scalars(select(Campaign).order_by(Campaign.id))
+    return [c for c in campaigns if (c.segment or {}).get("segment_id") == segment_id]
 
 
 class SegmentSchema(Schema):

@@ -48,13 +48,14 @@ def ref(required: bool = False, **kwargs) -> fields.Integer:
 
 
 def decimal(
-    places: int = 2,
+    places: int | None = 2,
     minimum: Decimal | int = 0,
     maximum: Decimal | int = MAX_AMOUNT,
     min_inclusive: bool = True,
     **kwargs,
 ) -> fields.Decimal:
-    """A number rounded half up to `places`; NaN and infinities are refused."""
+    """A number rounded half up to `places` (None: kept as given); NaN and infinities are
+    refused."""
     return fields.Decimal(
         places=places,
         rounding=ROUND_HALF_UP,

@@ -81,18 +81,51 @@ def filtered_select(
     q: str | None = None,
     filters: dict[str, str] | None = None,
 ) -> Select:
+    active = custom_fields.active_fields(session, collection.name)
+    return _searched(
+        scoped_select(actor, collection),
+        collection,
+        q,
+        filters,
+        active,
+        searchable=_searchable(actor, collection),
+        hidden=_hidden_fields(actor, collection, active),
+    )
+
+
+def company_filtered_select(
+    session: Session,
+    collection: Collection,
+    *,
+    q: str | None = None,
+    filters: dict[str, str] | None = None,
+) -> Select:
+    """The same search and filters over every record, with no person's data scope: for
+    company-wide jobs such as an administrator's reminder rule run by the scheduler, whose
+    reminders go to each record's own people. Never for showing records to someone."""
+    active = custom_fields.active_fields(session, collection.name)
+    stmt = select(collection.model)
+    return _searched(stmt, collection, q, filters, active, list(collection.search), set())
+
+
+def _searched(
+    stmt: Select,
+    collection: Collection,
+    q: str | None,
+    filters: dict[str, str] | None,
+    active: list,
+    searchable: list[str],
+    hidden: set[str],
+) -> Select:
     model = collection.model
-    stmt = scoped_select(actor, collection)
     if q and q.strip():
         # `%` and `_` typed by the user are literal characters, not LIKE wildcards.
         literal = re.sub(r"([\\%_])", r"\\\1", q.strip().lower())
         needle = f"%{literal}%"
-        columns = [getattr(model, c) for c in _searchable(actor, collection)]
+        columns = [getattr(model, c) for c in searchable]
         stmt = stmt.where(or_(*(func.lower(col).like(needle, escape="\\") for col in columns)))
     errors: dict[str, list[str]] = {}
-    active = custom_fields.active_fields(session, collection.name)
     custom_specs = {f.name: f.spec for f in active}
-    hidden = _hidden_fields(actor, collection, active)
     for key, raw in (filters or {}).items():
         if key in hidden:  # equality on a masked value would reveal it, one guess at a time
             errors[key] = [SENSITIVE_FILTER]

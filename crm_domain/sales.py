@@ -4,6 +4,8 @@ Quote (and order) lines travel nested under `lines`; their amounts and the quote
 computed on every save with Decimal, rounded half up to cents:
 line amount = quantity × unit price × (1 − line discount %), subtotal = Σ line amounts,
 discount amount = subtotal × quote discount %, total = subtotal − discount amount.
+A line's quantity may have at most `quantity.decimal_places` decimals (a system setting, read
+on every save): more is refused on the line's field, never silently cut.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from crm_domain.record_fields import (
     text,
 )
 from crm_domain.records import Change, OwnedMixin, RecordMixin
+from crm_domain.settings import get_setting
 
 OPPORTUNITY_STAGES = ("prospecting", "qualification", "proposal", "negotiation", "won", "lost")
 # The usual probability of each stage, used when none is given; won and lost are certain.
@@ -70,7 +73,15 @@ class QuoteLine(LineMixin, Base):
 class LineSchema(Schema):
     product_id = ref()
     description = text(500)  # left out: the product's name
-    quantity = decimal(3, 0, MAX_QUANTITY, min_inclusive=False, required=True)
+    # Not rounded here: the decimals allowed are a setting, checked by check_lines.
+    quantity = decimal(
+        None,
+        0,
+        MAX_QUANTITY,
+        min_inclusive=False,
+        required=True,
+        metadata={"places_setting": "quantity.decimal_places"},
+    )
     unit_price = decimal(4, 0, MAX_UNIT_PRICE)  # left out: the product's catalogue price
     discount_percent = percent(load_default=Decimal("0"))
     amount = computed()
@@ -94,6 +105,43 @@ def lines_field() -> fields.List:
         load_default=list,
         validate=validate.Length(max=MAX_LINES, error="At most {max} lines."),
     )
+
+
+def check_lines(change: Change) -> None:
+    """The lines sent: quantities within the allowed decimals, descriptions and prices filled."""
+    check_quantity_places(change)
+    complete_lines(change)
+
+
+def decimal_places(value: Decimal) -> int:
+    """Decimals a number really has: 2.50 has one, 100 none."""
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def quantity_places_message(places: int) -> str:
+    # Stable English sentences: the browser translates them (web/ui/validation_messages.py).
+    if places == 0:
+        return "Enter a whole number."
+    return f"Enter a quantity with at most {places} decimal places."
+
+
+def check_quantity_places(change: Change) -> None:
+    """Each line's quantity has at most `quantity.decimal_places` decimals, or the line's
+    field gets an error; a valid quantity is stored with exactly that many places."""
+    lines = change.values.get("lines") or []
+    if not lines:
+        return
+    places = get_setting(change.session, "quantity.decimal_places")
+    quantum = Decimal(1).scaleb(-places)
+    for index, line in enumerate(lines):
+        quantity = line.get("quantity")
+        if not isinstance(quantity, Decimal):
+            continue
+        if decimal_places(quantity) > places:
+            change.error(f"lines.{index}.quantity", quantity_places_message(places))
+        else:
+            line["quantity"] = quantity.quantize(quantum)
 
 
 def complete_lines(change: Change) -> None:
@@ -212,7 +260,7 @@ class QuoteSchema(Schema):
 
 def check_quote(change: Change) -> None:
     same_customer(change, "opportunity_id", "opportunities", "opportunity")
-    complete_lines(change)
+    check_lines(change)
 
 
 def derive_quote(quote: Quote) -> None:

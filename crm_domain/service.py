@@ -1,8 +1,9 @@
 """After-sales service: service requests (tickets), product defects, the knowledge base.
 
-A request without a deadline gets one from its priority (`SLA_HOURS`, counted from when it was
-opened); one under contract without a warranty date takes the contract's end. Resolving a
-request needs a resolution and stamps `resolved_at`; reopening it clears the stamp.
+A request without a deadline gets one from its priority (`SLA_HOURS` working hours of the working
+calendar, counted from when it was opened); one under contract without a warranty date takes the
+contract's end. Resolving a request needs a resolution and stamps `resolved_at`; reopening it
+clears the stamp.
 
 The plain reads at the end answer what the service process (processes/service/) asks: is the
 product under warranty, which service agent takes a request, who supervises it.
@@ -11,7 +12,7 @@ product under warranty, which service agent takes a request, who supervises it.
 from __future__ import annotations
 
 import calendar
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -25,6 +26,7 @@ from crm_domain.org import OrgUnit, subtree_ids
 from crm_domain.record_fields import choice, ref, required_text, text
 from crm_domain.records import Change, OwnedMixin, RecordMixin
 from crm_domain.sales import same_customer
+from crm_domain.settings import add_working_hours
 from crm_domain.users import User
 
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -96,7 +98,9 @@ def check_service_request(change: Change) -> None:
         and "sla_due_at" not in values
     )
     if change.current("sla_due_at") is None or reprioritised:
-        values["sla_due_at"] = opened + timedelta(hours=SLA_HOURS[change.current("priority")])
+        values["sla_due_at"] = add_working_hours(
+            change.session, opened, SLA_HOURS[change.current("priority")]
+        )
     if status == "assigned" and change.current("assignee_id") is None:
         change.error("assignee_id", "Say who it is assigned to.")
     if status in DONE and not change.current("resolution"):

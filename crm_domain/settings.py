@@ -12,12 +12,14 @@ counter) also stays correct after a restore brings in another database's rows.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core import clock
 from core.db import Base, JsonType, UtcDateTime
 from core.errors import Invalid, NotFound
+from crm_domain.record_fields import BUSINESS_TZ
 
 LANGUAGES = ("zh-CN", "en")
 HOLIDAY_COUNTRIES = ("CN", "none")  # "none": no public holidays (null resets to "CN")
@@ -255,8 +258,12 @@ def _spec(key: str) -> SettingSpec:
 
 def get_setting(session: Session, key: str) -> Any:
     """The current value of one setting (its default when never changed)."""
-    spec = _spec(key)
-    stored = _stored_values(session)
+    _spec(key)
+    return _value_of(_stored_values(session), key)
+
+
+def _value_of(stored: dict[str, Any], key: str) -> Any:
+    spec = SETTINGS[key]
     if key not in stored:
         return _copy(spec.default)
     try:  # a row written by an older release may no longer validate: fall back, never crash
@@ -373,42 +380,136 @@ def _bump_stamp(session: Session) -> None:
 
 
 # --- the working calendar --------------------------------------------------------------------
+# Days and hours are those of the business calendar (China time, `BUSINESS_TZ`): "09:00 to
+# 18:00 on working days" means the company's clock, whatever time zone an instant arrives in.
+
+MAX_SCAN_DAYS = 3660  # ten years: further than any deadline; stops a calendar with no way out
 
 
-def _public_holidays(country: str, year: int) -> tuple[set[date], set[date]]:
-    """(days off, make-up working days) of a country's calendar, from the `holidays` package."""
+@functools.lru_cache(maxsize=64)
+def _public_holidays(country: str, year: int) -> tuple[frozenset[date], frozenset[date]]:
+    """(days off, make-up working days) of a country's calendar, from the `holidays` package.
+
+    Cached per (country, year): the package's tables do not change while a process runs.
+    """
     import holidays
 
     calendar = holidays.country_holidays(country, years=year)
     workdays = {day for day in getattr(calendar, "weekend_workdays", set()) if day.year == year}
-    return set(calendar.keys()), workdays
+    return frozenset(calendar.keys()), frozenset(workdays)
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    """The calendar settings read once, for computations that look at many days."""
+
+    work_days: frozenset[int]
+    opens: time
+    closes: time
+    holiday_country: str
+    extra_holidays: frozenset[date]
+    extra_workdays: frozenset[date]
+
+    def is_working_day(self, day: date) -> bool:
+        """Company make-up days first, then company days off, then the country's calendar
+        (days off, then make-up working days 调休), then the work days of the week."""
+        if day in self.extra_workdays:
+            return True
+        if day in self.extra_holidays:
+            return False
+        if self.holiday_country != "none":
+            days_off, make_up_days = _public_holidays(self.holiday_country, day.year)
+            if day in make_up_days:
+                return True
+            if day in days_off:
+                return False
+        return day.isoweekday() in self.work_days
+
+    def _step_to_working_day(self, day: date, step: int) -> date:
+        for _ in range(MAX_SCAN_DAYS):
+            if self.is_working_day(day):
+                return day
+            day += timedelta(days=step)
+        raise ValueError("No working day within ten years: check the calendar settings.")
+
+    def on_or_before(self, day: date) -> date:
+        """`day` itself when it is a working day, else the working day before it."""
+        return self._step_to_working_day(day, -1)
+
+    def on_or_after(self, day: date) -> date:
+        """`day` itself when it is a working day, else the next working day."""
+        return self._step_to_working_day(day, 1)
+
+    def add_working_days(self, start: date, days: int) -> date:
+        """The date `days` working days after `start` (before it, for negative `days`)."""
+        step = 1 if days >= 0 else -1
+        current = start
+        for _ in range(abs(days)):
+            current = self._step_to_working_day(current + timedelta(days=step), step)
+        return current
+
+    def closing_time(self, day: date) -> datetime:
+        """When work ends on `day` (business time zone)."""
+        return datetime.combine(day, self.closes, BUSINESS_TZ)
+
+    def add_working_hours(self, start: datetime, hours: float | int | Decimal) -> datetime:
+        """The instant `hours` working hours after `start`, in `start`'s time zone.
+
+        Only the working hours of working days count: from a start outside them, counting
+        begins when work next begins. A deadline that uses up a day exactly is due at its
+        closing time, not at the next day's opening.
+        """
+        if start.tzinfo is None or start.utcoffset() is None:
+            raise ValueError("The start must be timezone-aware (e.g. 2026-10-09T17:00:00+08:00).")
+        remaining = timedelta(hours=float(hours))
+        if remaining < timedelta(0):
+            raise ValueError("Working hours to add must not be negative.")
+        if not remaining:
+            return start
+        moment = start.astimezone(BUSINESS_TZ)
+        day = moment.date()
+        for _ in range(MAX_SCAN_DAYS):
+            if self.is_working_day(day):
+                opens = datetime.combine(day, self.opens, BUSINESS_TZ)
+                closes = self.closing_time(day)
+                begin = max(moment, opens)
+                if begin < closes:
+                    if remaining <= closes - begin:
+                        return (begin + remaining).astimezone(start.tzinfo)
+                    remaining -= closes - begin
+            day += timedelta(days=1)
+        raise ValueError("The deadline lies more than ten years ahead: check the hours.")
+
+
+def working_calendar(session: Session) -> WorkingCalendar:
+    """The current calendar settings (one read of the settings, as `get_setting` does)."""
+    stored = _stored_values(session)
+    hours = _value_of(stored, "calendar.work_hours")
+    return WorkingCalendar(
+        work_days=frozenset(_value_of(stored, "calendar.work_days")),
+        opens=time.fromisoformat(hours["start"]),
+        closes=time.fromisoformat(hours["end"]),
+        holiday_country=_value_of(stored, "calendar.holiday_country"),
+        extra_holidays=frozenset(
+            map(date.fromisoformat, _value_of(stored, "calendar.extra_holidays"))
+        ),
+        extra_workdays=frozenset(
+            map(date.fromisoformat, _value_of(stored, "calendar.extra_workdays"))
+        ),
+    )
 
 
 def is_working_day(session: Session, day: date) -> bool:
     """Is `day` a working day? Company make-up days first, then days off, then work days."""
-    extra_workdays = set(get_setting(session, "calendar.extra_workdays"))
-    extra_holidays = set(get_setting(session, "calendar.extra_holidays"))
-    text = day.isoformat()
-    if text in extra_workdays:
-        return True
-    if text in extra_holidays:
-        return False
-    country = get_setting(session, "calendar.holiday_country")
-    if country != "none":
-        days_off, make_up_days = _public_holidays(country, day.year)
-        if day in make_up_days:
-            return True
-        if day in days_off:
-            return False
-    return day.isoweekday() in get_setting(session, "calendar.work_days")
+    return working_calendar(session).is_working_day(day)
 
 
 def add_working_days(session: Session, start: date, days: int) -> date:
     """The date `days` working days after `start` (before it, for negative `days`)."""
-    step = 1 if days >= 0 else -1
-    current, remaining = start, abs(days)
-    while remaining:
-        current += timedelta(days=step)
-        if is_working_day(session, current):
-            remaining -= 1
-    return current
+    return working_calendar(session).add_working_days(start, days)
+
+
+def add_working_hours(session: Session, start: datetime, hours: float | int | Decimal) -> datetime:
+    """The instant `hours` working hours (`calendar.work_hours` on working days) after
+    `start`, in `start`'s time zone: 8 hours from Friday 17:00 is Monday 16:00."""
+    return working_calendar(session).add_working_hours(start, hours)

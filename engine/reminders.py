@@ -64,6 +64,10 @@ def run_due_reminders(
                 with factory() as session:
                     rule = session.get(ReminderRule, rule_id)
                     due = due_occurrences(session, rule, first, last) if rule else []
+            except WeftError as error:  # e.g. its segment no longer works: say which and why
+                report.errors += 1
+                log.error("reminder rule %s not evaluated: %s %s", rule_id, error, error.details)
+                continue
             except Exception:
                 report.errors += 1
                 log.exception("evaluating reminder rule %s failed", rule_id)

@@ -1,17 +1,26 @@
-"""Deploy the shipped `processes/` folder: version 1 of every key that is not deployed yet."""
+"""Deploy the shipped `processes/` folder on `weft db upgrade`.
+
+A key not deployed yet gets version 1. A key whose shipped files changed since they were last
+deployed (a new release of Weft) gets the next version, which becomes current, so new
+instances follow the new release while running ones stay on the version they started on. A
+designer's own version is never replaced: when the current version of a key was uploaded by a
+person, the shipped change is left out and logged (the designer merges it by uploading).
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.definitions import Deployment, deploy_files
+from engine.definitions import Deployment, deploy_files, validate_files
 from engine.models import ProcessDefinition
-from engine.parsing import UploadedFile
+from engine.parsing import ParsedProcess, UploadedFile
 
 SHIPPED_SUFFIXES = (".bpmn", ".dmn", ".json")
+log = logging.getLogger(__name__)
 
 
 def shipped_bundles(processes_dir: Path) -> dict[str, list[UploadedFile]]:
@@ -25,11 +34,38 @@ def shipped_bundles(processes_dir: Path) -> dict[str, list[UploadedFile]]:
 
 
 def deploy_shipped(session: Session, processes_dir: Path, max_file_bytes: int) -> list[Deployment]:
-    deployed_keys = set(session.scalars(select(ProcessDefinition.key).distinct()))
     results = []
     for files in shipped_bundles(processes_dir).values():
-        deployment = deploy_files(session, files, None, max_file_bytes, skip_keys=deployed_keys)
+        parsed = validate_files(session, files, max_file_bytes).processes
+        names = {file.filename for file in files}
+        skip = {process.key for process in parsed if not _to_deploy(session, process, names)}
+        deployment = deploy_files(session, files, None, max_file_bytes, skip_keys=skip)
         if deployment.created:
             results.append(deployment)
-        deployed_keys.update(d.key for d in deployment.definitions)
     return results
+
+
+def _to_deploy(session: Session, process: ParsedProcess, bundle_names: set[str]) -> bool:
+    """Whether the shipped files of `process` should become its next (or first) version."""
+    versions = list(
+        session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == process.key))
+    )
+    if not versions:
+        return True
+    # Only the files of this folder count: a called process or a decision deployed from
+    # elsewhere (perhaps a designer's newer version) is not a change of this release.
+    shipped = {n: text for n, text in process.source_files.items() if n in bundle_names}
+    for version in versions:
+        stored = version.source_files or {}
+        if all(stored.get(name) == text for name, text in shipped.items()):
+            return False  # this release's files are deployed (current or rolled back from)
+    current = next((v for v in versions if v.is_current), None)
+    if current is not None and current.deployed_by_id is not None:
+        log.info(
+            "shipped process %s changed, but version %s uploaded by a designer is current: "
+            "left as it is (upload the shipped file to take it)",
+            process.key,
+            current.version,
+        )
+        return False
+    return True

@@ -3,6 +3,7 @@ check (crm_domain.reminders), and a saved rule as the form's values.
 
 Lists and objects the services take (filters, conditions, data mapping) are edited as JSON
 text; a text that is not JSON is passed on as is, so the service reports it on that field.
+A reminder rule's `segment` filter has a select of its own (saved customer segments).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import json
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
+
+from crm_domain.reminders.segment_use import SEGMENT_FILTER
 
 
 def _json_or_text(text: str, empty: Any) -> Any:
@@ -46,15 +49,33 @@ def reminder_data(posted: MultiDict) -> dict:
         "manager_role": posted.get("manager_role", "sales_manager").strip(),
         "channels": [c for c in ("in_app", "email") if posted.get(f"channel_{c}") == "on"],
         "message": {lang: text for lang, text in message.items() if text},
-        "filters": _json_or_text(posted.get("filters", ""), {}),
+        "filters": _with_segment(
+            _json_or_text(posted.get("filters", ""), {}), posted.get("segment", "")
+        ),
         "active": posted.get("active") == "on",
     }
+
+
+def _with_segment(filters: Any, segment: str) -> Any:
+    """The JSON filters plus the segment chosen in its own select (which wins over a
+    `segment` key typed into the JSON); text that is not a JSON object is left to the check."""
+    if not isinstance(filters, dict):
+        return filters
+    filters = {key: value for key, value in filters.items() if key != SEGMENT_FILTER}
+    segment = segment.strip()
+    if segment:
+        filters[SEGMENT_FILTER] = _whole_number(segment)
+    return filters
 
 
 def reminder_form(data: dict) -> dict:
     """A rule's values (saved or posted) as the inputs show them."""
     recipients = data.get("recipients") or []
     filters = data.get("filters")
+    segment = ""
+    if isinstance(filters, dict):
+        segment = filters.get(SEGMENT_FILTER, "")
+        filters = {key: value for key, value in filters.items() if key != SEGMENT_FILTER}
     return {
         **data,
         "date_field": data.get("date_field") or "",
@@ -64,6 +85,7 @@ def reminder_form(data: dict) -> dict:
         "message_zh": (data.get("message") or {}).get("zh", ""),
         "message_en": (data.get("message") or {}).get("en", ""),
         "filters": filters if isinstance(filters, str) else _dumps(filters or {}),
+        "segment": str(segment),
     }
 
 

@@ -22,6 +22,7 @@ from admin.console.rule_forms import (
     start_rule_form,
 )
 from core.errors import Invalid, NotFound
+from crm_domain.analytics import segments
 from crm_domain.collections import COLLECTIONS
 from crm_domain.reminders import catalog, start_rules
 from crm_domain.reminders import rules as reminder_rules
@@ -59,7 +60,16 @@ def _draft_preview(values: dict, rule_id: int | None) -> dict:
     except Invalid as exc:
         return {"preview": None, "preview_problems": field_errors(exc)}
     draft = ReminderRule(id=rule_id, **checked)  # never added to the session: nothing is saved
-    return {"preview": preview(db(), draft, PREVIEW_DAYS), "preview_problems": {}}
+    try:
+        drawn = preview(db(), draft, PREVIEW_DAYS)
+    except Invalid as exc:  # e.g. its segment stopped working since the check
+        return {"preview": None, "preview_problems": field_errors(exc)}
+    return {"preview": drawn, "preview_problems": {}}
+
+
+def _segments(actor) -> list[tuple[int, str]]:
+    """Saved customer segments a rule may target: (id, name)."""
+    return [(s.id, s.name) for s in segments.list_segments(db(), actor)]
 
 
 def _reminder_page(actor, values: dict, rule=None, errors=None, status: int = 200):
@@ -74,6 +84,7 @@ def _reminder_page(actor, values: dict, rule=None, errors=None, status: int = 20
         collections=[(n, localized(COLLECTIONS[n].label)) for n in catalog.owned_collections()],
         date_fields=_date_fields(),
         roles=sorted(role_keys(db())),
+        segments=_segments(actor),
         preview_days=PREVIEW_DAYS,
         **_draft_preview(values, rule.id if rule else None),
     )

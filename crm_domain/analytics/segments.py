@@ -6,7 +6,9 @@ A definition looks like
     {"q": "苏州", "filters": {"region": "华东", "grade": "A", "custom.channel": "direct"},
      "ranges": {"r_score": [4, 5], "monetary": [100000, null]}, "quadrant": "develop"}
 and is evaluated when used, for the person using it: everyone sees only the customers in
-their own data scope. Campaigns target a segment by `{"segment_id": N}` in their `segment`.
+their own data scope. Campaigns target a segment by `{"segment_id": N}` in their `segment`;
+reminder rules by `{"segment": N}` in their filters, evaluated company-wide at each run
+(`company_customers_select`), and a segment a rule targets cannot be deleted (409).
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core import clock
-from core.errors import Invalid, NotFound
+from core.errors import Conflict, Invalid, NotFound
 from crm_domain import record_service
 from crm_domain.access import Actor, reaches, required_scope, scope_clause
 from crm_domain.analytics.models import CustomerMetrics, Segment
 from crm_domain.analytics.value_matrix import QUADRANTS, quadrant_expression, thresholds
 from crm_domain.collections import get_collection
 from crm_domain.customers import Customer
+from crm_domain.marketing import campaigns_using_segment
+from crm_domain.reminders.segment_use import rules_using_segment
 
 RANGE_FIELDS = (
     "recency_days",
@@ -106,6 +110,24 @@ def customers_select(session: Session, actor: Actor, definition: dict) -> Select
         q=definition.get("q"),
         filters=definition.get("filters") or {},
     )
+    return _within_ranges(session, stmt, definition)
+
+
+def company_customers_select(session: Session, definition: dict) -> Select:
+    """SELECT of every Customer the definition picks, in no one's data scope: for reminder
+    rules, which an administrator sets for the whole company and the scheduler evaluates
+    (each reminder then goes to the record's own people). Raises Invalid when the definition
+    no longer works (e.g. a custom field it filters on was archived)."""
+    stmt = record_service.company_filtered_select(
+        session,
+        get_collection("customers"),
+        q=definition.get("q"),
+        filters=definition.get("filters") or {},
+    )
+    return _within_ranges(session, stmt, definition)
+
+
+def _within_ranges(session: Session, stmt: Select, definition: dict) -> Select:
     ranges = definition.get("ranges") or {}
     quadrant = definition.get("quadrant")
     if ranges or quadrant:
@@ -119,6 +141,11 @@ def customers_select(session: Session, actor: Actor, definition: dict) -> Select
         if quadrant:
             stmt = stmt.where(quadrant_expression(thresholds(session)) == quadrant)
     return stmt
+
+
+def count_customers(session: Session, stmt: Select) -> int:
+    """How many customers a SELECT from `customers_select` picks."""
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
 # --- saved segments --------------------------------------------------------------------------
@@ -158,14 +185,28 @@ def _checked_name(data: dict, required: bool) -> dict[str, list[str]]:
     return {}
 
 
+def _checked_with(
+    session: Session, actor: Actor, definition, errors: dict, given: bool = True
+) -> dict | None:
+    """The definition checked (None when not given), with the other fields' errors reported
+    in the same 422, so every problem shows at once."""
+    clean = None
+    if given:
+        try:
+            clean = check_definition(session, actor, definition)
+        except Invalid as exc:
+            errors.update(exc.details or {})
+    if errors:
+        raise Invalid("The segment is not valid.", details=errors)
+    return clean
+
+
 def create_segment(session: Session, actor: Actor, data: dict) -> Segment:
     errors = _checked_name(data, required=True)
     description = data.get("description")
     if description is not None and not isinstance(description, str):
         errors["description"] = ["Give a text."]
-    if errors:
-        raise Invalid("The segment is not valid.", details=errors)
-    definition = check_definition(session, actor, data.get("definition") or {})
+    definition = _checked_with(session, actor, data.get("definition") or {}, errors)
     segment = Segment(
         name=data["name"].strip(),
         description=description,
@@ -183,21 +224,40 @@ def update_segment(session: Session, actor: Actor, segment_id: int, data: dict) 
     if not reaches(session, actor, _segment_scope(actor), segment.owner_id, segment.org_unit_id):
         raise NotFound(f"There is no segment {segment_id}.")
     errors = _checked_name(data, required=False)
-    if errors:
-        raise Invalid("The segment is not valid.", details=errors)
+    description = data.get("description")
+    if description is not None and not isinstance(description, str):
+        errors["description"] = ["Give a text."]
+    given = "definition" in data
+    definition = _checked_with(session, actor, data.get("definition"), errors, given)
     if "name" in data:
         segment.name = data["name"].strip()
     if "description" in data:
-        segment.description = data["description"]
-    if "definition" in data:
-        segment.definition = check_definition(session, actor, data["definition"])
+        segment.description = description
+    if given:
+        segment.definition = definition
     segment.updated_at = clock.now()
     session.flush()
     return segment
 
 
 def delete_segment(session: Session, actor: Actor, segment_id: int) -> None:
-    session.delete(get_segment(session, actor, segment_id))
+    """Delete a saved segment; 409 naming the reminder rules and campaigns that still target it
+    (deleting it under them would silently stop their reminders or empty their targets)."""
+    segment = get_segment(session, actor, segment_id)
+    rules = rules_using_segment(session, segment.id)
+    campaigns = campaigns_using_segment(session, segment.id)
+    if rules or campaigns:
+        users = [f"{rule.name} (#{rule.id})" for rule in rules]
+        users += [f"{campaign.name} (#{campaign.id})" for campaign in campaigns]
+        raise Conflict(
+            f"Reminder rules or campaigns still target this segment: {', '.join(users)}. "
+            "Change or delete them first.",
+            details={
+                "reminder_rules": [{"id": rule.id, "name": rule.name} for rule in rules],
+                "campaigns": [{"id": c.id, "name": c.name} for c in campaigns],
+            },
+        )
+    session.delete(segment)
     session.flush()
 
 
@@ -207,7 +267,7 @@ def segment_customers(
     """The customers a saved segment picks now, within the actor's scope (campaign targets)."""
     segment = get_segment(session, actor, segment_id)
     stmt = customers_select(session, actor, segment.definition or {})
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    total = count_customers(session, stmt)
     per_page = max(1, min(per_page, record_service.MAX_PER_PAGE))
     rows = session.scalars(
         stmt.order_by(Customer.id).limit(per_page).offset((max(page, 1) - 1) * per_page)

@@ -149,6 +149,9 @@ def _constraints(schema_field, name: str = "") -> list[str]:
     if isinstance(schema_field, mm.Decimal) and places is not None:
         digits = -places.as_tuple().exponent if hasattr(places, "as_tuple") else places
         notes.append(f"{digits} decimal places")
+    elif schema_field.metadata.get("places_setting"):
+        setting = schema_field.metadata["places_setting"]
+        notes.append(f"decimal places: at most the setting `{setting}` (more is refused)")
     default = schema_field.load_default
     if default is not None and not callable(default) and default is not mm.missing_:
         notes.append(f"default `{default}`")

@@ -77,10 +77,18 @@ def allowed_placeholders(collection_name: str) -> set[str]:
     return names
 
 
+def about_customers(collection: Collection) -> bool:
+    """Whether each record is a customer or belongs to one (so a customer segment applies)."""
+    return collection.model is Customer or has_customer(collection)
+
+
 def filter_keys(collection_name: str) -> set[str]:
-    """Filter keys of a rule: the collection's own list filters, and `customer.<filter>`."""
+    """Filter keys of a rule: the collection's own list filters, `customer.<filter>`, and
+    `segment` (a saved customer segment's id) where the records have a customer."""
     collection = get_collection(collection_name)
     keys = set(collection.filters)
     if has_customer(collection):
         keys.update(f"customer.{k}" for k in get_collection("customers").filters)
+    if about_customers(collection):
+        keys.add("segment")
     return keys

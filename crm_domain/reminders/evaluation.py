@@ -7,25 +7,29 @@ instance plus notifications, and the preview endpoint shows the same plans witho
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm_domain.analytics.models import Segment
+from crm_domain.analytics.segments import count_customers
 from crm_domain.collections import get_collection, subject_type_of
 from crm_domain.customers import Customer
-from crm_domain.record_fields import BUSINESS_TZ, business_today
+from crm_domain.record_fields import business_today
 from crm_domain.reminders import catalog
 from crm_domain.reminders.models import FiredReminder, ReminderRule
 from crm_domain.reminders.recipients import RecipientFinder
-from crm_domain.reminders.sources import Occurrence, occurrences
+from crm_domain.reminders.segment_use import segment_of
+from crm_domain.reminders.sources import Occurrence, segment_customer_ids
 from crm_domain.reminders.templates import record_values, render
+from crm_domain.reminders.working_days import working_day_occurrences
+from crm_domain.settings import working_calendar
 from crm_domain.users import User
 
 # How many days back a run still creates reminders it missed (downtime, a stopped scheduler).
 CATCH_UP_DAYS = 7
-DUE_HOUR = 18  # a follow-up task is due at the end of the business day it is about
 
 
 @dataclass
@@ -79,7 +83,7 @@ def fired_keys(session: Session, rule_id: int, first: date, last: date) -> set[t
 def due_occurrences(
     session: Session, rule: ReminderRule, first: date, last: date, include_fired: bool = False
 ) -> list[Occurrence]:
-    found = occurrences(session, rule, first, last)
+    found = working_day_occurrences(session, rule, first, last)
     if include_fired:
         return found
     done = fired_keys(session, rule.id, first, last)
@@ -96,7 +100,11 @@ def plan(
         return None
     values = message_values(session, rule, occurrence, record)
     messages = {lang: render(text, values) for lang, text in (rule.message or {}).items()}
-    due_day = max(occurrence.occurrence, occurrence.fire_on)
+    due_at = occurrence.due_at
+    if due_at is None:  # not moved onto working days by working_day_occurrences
+        calendar = working_calendar(session)
+        due_day = calendar.on_or_before(max(occurrence.occurrence, occurrence.fire_on))
+        due_at = calendar.closing_time(max(due_day, occurrence.fire_on))
     return PlannedReminder(
         rule=rule,
         occurrence=occurrence,
@@ -104,7 +112,7 @@ def plan(
         recipients=finder.recipients(rule, record),
         title=rule.name,
         messages=messages,
-        due_at=datetime.combine(due_day, time(DUE_HOUR), BUSINESS_TZ),
+        due_at=due_at,
     )
 
 
@@ -157,4 +165,15 @@ def preview(session: Session, rule: ReminderRule, days: int, limit: int = 200) -
         "to": last.isoformat(),
         "total": len(found),
         "items": items,
+        "segment": _segment_summary(session, rule),
     }
+
+
+def _segment_summary(session: Session, rule: ReminderRule) -> dict[str, Any] | None:
+    """The segment the rule targets, with how many customers it picks company-wide now."""
+    segment_id = segment_of(rule.filters)
+    segment = session.get(Segment, segment_id) if segment_id else None
+    if segment is None:
+        return None
+    customers = count_customers(session, segment_customer_ids(session, segment.id))
+    return {"id": segment.id, "name": segment.name, "customers": customers}

@@ -14,9 +14,12 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.errors import Invalid, NotFound
 from crm_domain.admin_audit import record_admin_change, snapshot
+from crm_domain.analytics.models import Segment
+from crm_domain.analytics.segments import company_customers_select
 from crm_domain.collections import COLLECTIONS
 from crm_domain.reminders import catalog
 from crm_domain.reminders.models import ReminderRule
+from crm_domain.reminders.segment_use import SEGMENT_FILTER
 from crm_domain.reminders.templates import placeholders
 from crm_domain.roles import role_keys
 from crm_domain.settings import get_setting
@@ -113,7 +116,7 @@ def checked_rule(session: Session, data: Any) -> dict[str, Any]:
         error("channels", f"List one or both of: {', '.join(CHANNELS)}.")
     _check_message(values.get("message"), collection, error)
     if collection:
-        _check_filters(values["filters"], collection, error)
+        _check_filters(session, values["filters"], collection, error)
     if not isinstance(values["active"], bool):
         error("active", "Must be true or false.")
     if errors:
@@ -180,19 +183,43 @@ def _sample(allowed: set[str]) -> str:
     return ", ".join("{" + n + "}" for n in ordered[:40]) + (" ..." if len(ordered) > 40 else "")
 
 
-def _check_filters(filters: Any, collection: str, error) -> None:
+def _check_filters(session: Session, filters: Any, collection: str, error) -> None:
     if not isinstance(filters, dict):
         error("filters", 'Give an object like {"grade": ["A", "B"]}.')
         return
     keys = catalog.filter_keys(collection)
     for key, value in filters.items():
-        if key not in keys:
+        if key == SEGMENT_FILTER:
+            _check_segment(session, value, collection, error)
+        elif key not in keys:
             error(f"filters.{key}", f"Unknown filter; use one of: {', '.join(sorted(keys))}.")
         elif not (
             _plain(value)
             or (isinstance(value, list) and value and len(value) <= 100 and all(map(_plain, value)))
         ):
             error(f"filters.{key}", "Give a value or a non-empty list of values.")
+
+
+def _check_segment(session: Session, value: Any, collection: str, error) -> None:
+    """`segment`: the id of a saved customer segment that works company-wide right now."""
+    key = f"filters.{SEGMENT_FILTER}"
+    if not catalog.about_customers(COLLECTIONS[collection]):
+        error(key, f"Records of {collection} have no customer: a customer segment cannot apply.")
+        return
+    if not _is_int(value) or value < 1:
+        error(key, "Give the id of a saved segment.")
+        return
+    segment = session.get(Segment, value)
+    if segment is None:
+        error(key, f"There is no segment {value}.")
+        return
+    try:
+        company_customers_select(session, segment.definition or {})
+    except Invalid as exc:
+        problems = "; ".join(
+            f"{field}: {' '.join(messages)}" for field, messages in (exc.details or {}).items()
+        )
+        error(key, f"The segment no longer works ({problems}); fix the segment first.")
 
 
 def _plain(value: Any) -> bool:

@@ -16,11 +16,16 @@ import holidays
 from sqlalchemy import Select, String, and_, cast, func, select
 from sqlalchemy.orm import Session
 
+from core.errors import Invalid
+from crm_domain.analytics.models import Segment
+from crm_domain.analytics.segments import company_customers_select
 from crm_domain.collections import Collection, get_collection
 from crm_domain.customers import Customer
 from crm_domain.interactions import Interaction
 from crm_domain.record_fields import BUSINESS_TZ
 from crm_domain.reminders.models import ReminderRule
+from crm_domain.reminders.segment_use import SEGMENT_FILTER
+from crm_domain.settings import get_setting
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ class Occurrence:
     occurrence: date  # the date reminded about
     fire_on: date  # the day the reminder is due to be created
     holiday: str | None = None
+    # When the follow-up task is due; set by working_days.py (end of work on a working day).
+    due_at: datetime | None = None
 
 
 def shift(rule: ReminderRule) -> int:
@@ -51,12 +58,16 @@ def occurrences(session: Session, rule: ReminderRule, first: date, last: date) -
     return sorted(found, key=lambda o: (o.fire_on, o.record_id))
 
 
-def filtered(rule: ReminderRule, collection: Collection) -> Select:
+def filtered(session: Session, rule: ReminderRule, collection: Collection) -> Select:
     """The rule's records with its filters applied in SQL."""
     model = collection.model
     stmt = select(model.id)
     joined = False
     for key, wanted in (rule.filters or {}).items():
+        if key == SEGMENT_FILTER:
+            customer_id = model.id if model is Customer else model.customer_id
+            stmt = stmt.where(customer_id.in_(segment_customer_ids(session, wanted)))
+            continue
         values = wanted if isinstance(wanted, list) else [wanted]
         if key.startswith("customer."):
             if not joined:
@@ -67,6 +78,28 @@ def filtered(rule: ReminderRule, collection: Collection) -> Select:
             column = getattr(model, key)
         stmt = stmt.where(column.in_([_typed(column, v) for v in values]))
     return stmt
+
+
+def segment_customer_ids(session: Session, segment_id: int) -> Select:
+    """The ids of the customers a saved segment picks now, company-wide: the segment's
+    definition is read at each evaluation, so a customer who has left the segment (or a
+    changed definition) stops the reminders from the next run on."""
+    segment = session.get(Segment, segment_id)
+    key = f"filters.{SEGMENT_FILTER}"
+    if segment is None:  # deleting a segment a rule uses is refused; this is a safety net
+        raise Invalid(
+            "The rule's segment no longer exists.",
+            details={key: [f"There is no segment {segment_id}."]},
+        )
+    try:
+        stmt = company_customers_select(session, segment.definition or {})
+    except Invalid as exc:
+        raise Invalid(
+            f"The segment {segment.name!r} no longer works.",
+            details={key: [f"{k}: {' '.join(v)}" for k, v in (exc.details or {}).items()]},
+        ) from exc
+    # Never correlated with the rule's own query, which may select from `customer` too.
+    return stmt.with_only_columns(Customer.id).correlate(None)
 
 
 def _typed(column, value):
@@ -106,7 +139,7 @@ def _once(session: Session, rule: ReminderRule, first: date, last: date) -> Iter
     column, is_text = _date_expression(rule, collection)
     low, high = first + timedelta(days=shift(rule)), last + timedelta(days=shift(rule))
     bounds = (low.isoformat(), high.isoformat()) if is_text else (low, high)
-    stmt = filtered(rule, collection).add_columns(column).where(column.between(*bounds))
+    stmt = filtered(session, rule, collection).add_columns(column).where(column.between(*bounds))
     for record_id, value in session.execute(stmt):
         occurrence = _parse(value)
         if occurrence is not None:
@@ -130,7 +163,7 @@ def _yearly(session: Session, rule: ReminderRule, first: date, last: date) -> It
         month_days.add("02-29")
     text = column if is_text else cast(column, String)
     stmt = (
-        filtered(rule, collection)
+        filtered(session, rule, collection)
         .add_columns(column)
         .where(func.substr(text, 6, 5).in_(sorted(month_days)))
     )
@@ -144,10 +177,13 @@ def _yearly(session: Session, rule: ReminderRule, first: date, last: date) -> It
 
 
 @functools.lru_cache(maxsize=32)
-def holiday_starts(year: int) -> tuple[tuple[date, str, str], ...]:
-    """(first day, Chinese name, English name) of each run of public holidays in a year."""
-    zh = holidays.CN(years=year, language="zh_CN")
-    en = holidays.CN(years=year, language="en_US")
+def holiday_starts(year: int, country: str = "CN") -> tuple[tuple[date, str, str], ...]:
+    """(first day, Chinese name, English name) of each run of public holidays in a year, in
+    the calendar of `country` (the setting calendar.holiday_country; "none": no holidays)."""
+    if country == "none":
+        return ()
+    zh = holidays.country_holidays(country, years=year, language="zh_CN")
+    en = holidays.country_holidays(country, years=year, language="en_US")
     starts = []
     for day in sorted(zh):
         if day - timedelta(days=1) in zh:
@@ -164,8 +200,8 @@ def holiday_starts(year: int) -> tuple[tuple[date, str, str], ...]:
     return tuple(starts)
 
 
-def holiday_name(day: date) -> str | None:
-    for start, zh, en in holiday_starts(day.year):
+def holiday_name(day: date, country: str = "CN") -> str | None:
+    for start, zh, en in holiday_starts(day.year, country):
         if start == day:
             return f"{zh} {en}"
     return None
@@ -175,16 +211,19 @@ def _holidays(
     session: Session, rule: ReminderRule, first: date, last: date
 ) -> Iterator[Occurrence]:
     collection = get_collection("customers")
+    # The holidays of the administrator's calendar (calendar.holiday_country), as for working
+    # days; rules made when China was hard-coded keep working under the default "CN".
+    country = get_setting(session, "calendar.holiday_country")
     low, high = first + timedelta(days=shift(rule)), last + timedelta(days=shift(rule))
     starts = [
         (day, f"{zh} {en}")
         for year in range(low.year, high.year + 1)
-        for day, zh, en in holiday_starts(year)
+        for day, zh, en in holiday_starts(year, country)
         if low <= day <= high
     ]
     if not starts:
         return
-    record_ids = list(session.scalars(filtered(rule, collection)))
+    record_ids = list(session.scalars(filtered(session, rule, collection)))
     for day, name in starts:
         for record_id in record_ids:
             yield Occurrence(record_id, day, day - timedelta(days=shift(rule)), holiday=name)
@@ -209,7 +248,7 @@ def _no_contact(
     low = _business_midnight(first - timedelta(days=rule.days))
     high = _business_midnight(last - timedelta(days=rule.days) + timedelta(days=1))
     stmt = (
-        filtered(rule, collection)
+        filtered(session, rule, collection)
         .add_columns(since.label("since"))
         .outerjoin(last_contact, last_contact.c.customer_id == Customer.id)
         .where(and_(since >= low, since < high))

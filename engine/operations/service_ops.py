@@ -18,6 +18,7 @@ from core.errors import Invalid
 from crm_domain import service
 from crm_domain.knowledge_search import articles_for_request
 from crm_domain.record_service import create_record, get_record, to_dict, update_record
+from crm_domain.settings import add_working_hours
 from engine.operations.context import OperationContext
 from engine.operations.registry import operation
 
@@ -82,8 +83,15 @@ class AssignAgentParams(Schema):
         strict=False,
         validate=validate.Range(min=1, max=MAX_SLA_HOURS),
         metadata={
-            "description": "Hours from now until the request must be resolved (e.g. from "
-            "the service_sla decision for the request's priority)."
+            "description": "Working hours from now until the request must be resolved (e.g. "
+            "from the service_sla decision for the request's priority): only the working "
+            "hours of working days count (settings calendar.*)."
+        },
+    )
+    working_hours = fields.Boolean(
+        load_default=True,
+        metadata={
+            "description": "false: count sla_hours round the clock instead (a 24/7 promise)."
         },
     )
 
@@ -97,8 +105,8 @@ class AssignAgentParams(Schema):
 )
 def assign_agent_operation(ctx: OperationContext, params: dict[str, Any]) -> dict:
     """Assign the request to the least-loaded service agent of its branch (the product's
-    service team first) and set its SLA deadline to now + sla_hours.
-    将工单分派给本分公司（优先产品服务组）负荷最少的服务专员，并设定服务时限。"""
+    service team first) and set its SLA deadline: sla_hours working hours from now.
+    将工单分派给本分公司（优先产品服务组）负荷最少的服务专员，并按工作时间设定服务时限。"""
     request = _request(ctx, params["service_request_id"], "update")
     candidates = service.agent_candidates(ctx.session, request)
     chosen = service.least_loaded_agent(ctx.session, candidates, request.id)
@@ -111,7 +119,10 @@ def assign_agent_operation(ctx: OperationContext, params: dict[str, Any]) -> dic
             },
         )
     agent, open_requests = chosen
-    due = ctx.now() + timedelta(hours=params["sla_hours"])
+    if params["working_hours"]:
+        due = add_working_hours(ctx.session, ctx.now(), params["sla_hours"])
+    else:
+        due = ctx.now() + timedelta(hours=params["sla_hours"])
     _update_request(
         ctx,
         request,

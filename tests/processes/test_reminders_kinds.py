@@ -136,8 +136,11 @@ def test_no_contact_for_n_days_reminds_once_the_silence_reaches_n(session, sessi
         filters={"grade": "A"},
         message={"zh": "{days} 天未联系 {customer.name}"},
     )
+    # The silence reaches 30 days on 9 February 2027, in the Spring Festival holidays (5th to
+    # 10th): nobody is at work, and the day before it is not yet true, so it comes on the 11th.
     assert run_due_reminders(session_factory, at(date(2027, 2, 8))).created == 0
-    assert run_due_reminders(session_factory, at(date(2027, 2, 9))).created == 1
+    assert run_due_reminders(session_factory, at(date(2027, 2, 10))).created == 0
+    assert run_due_reminders(session_factory, at(date(2027, 2, 11))).created == 1
     assert fired_records(session) == [(quiet.id, date(2027, 2, 9))]
     assert reminder_instances(session)[0].data["message"] == "30 天未联系 久未联系"
 

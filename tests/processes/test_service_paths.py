@@ -44,9 +44,10 @@ def test_in_warranty_request_is_acknowledged_assigned_repaired_and_rated(desk):
     data = body["data"]
     assert data["warranty"]["in_warranty"] is True
     assert data["warranty"]["basis"] == "warranty_date"
-    # High priority: 24 hours from assignment, from the service_sla decision.
+    # High priority: 24 working hours from assignment, from the service_sla decision: from
+    # Tuesday 10:00 (China time) 8 hours that day, 9 on Wednesday, 7 on Thursday.
     assert data["sla_hours"] == 24
-    assert data["sla_due_at"] == "2026-12-02T02:00:00+00:00"
+    assert data["sla_due_at"] == "2026-12-03T08:00:00+00:00"
 
     # Acknowledged on the customer's timeline.
     interaction = desk.record("interactions", data["acknowledgement"]["id"])
@@ -61,10 +62,10 @@ def test_in_warranty_request_is_acknowledged_assigned_repaired_and_rated(desk):
     assert agent in (desk.agent_a1, desk.agent_a2)
     stored = desk.record("service-requests", request["id"])
     assert stored["status"] == "assigned" and stored["assignee_id"] == agent.user.id
-    assert stored["sla_due_at"] == "2026-12-02T02:00:00+00:00"
+    assert stored["sla_due_at"] == "2026-12-03T08:00:00+00:00"
     diagnose = desk.task(agent, body["id"], DIAGNOSE)
     assert diagnose["assignee"] == agent.user.id
-    assert diagnose["due_at"] == "2026-12-02T02:00:00+00:00"
+    assert diagnose["due_at"] == "2026-12-03T08:00:00+00:00"
     assert desk.notifications(agent) == ["新服务工单 New service request: 面料起球 Fabric pilling"]
 
     # The diagnosis form shows the knowledge-base suggestion as data.

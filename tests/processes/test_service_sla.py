@@ -32,16 +32,19 @@ def test_missed_deadline_escalates_to_the_branch_manager_and_raises_the_priority
     with clock.frozen_at(at(OPENED)):
         request = desk.new_request(priority="normal")
         body = desk.start(request)
-    assert body["data"]["sla_due_at"] == "2026-12-04T02:00:00+00:00"  # normal: 72 hours
+    # Normal: 72 working hours, 9 a working day (09:00–18:00 China time) from Tuesday 10:00:
+    # over the weekend, to Friday 11 December 10:00.
+    assert body["data"]["sla_due_at"] == "2026-12-11T02:00:00+00:00"
     agent = desk.agent_of(body)
 
-    assert desk.tick("2026-12-04T01:59:00Z") == []  # not yet
-    assert desk.tick("2026-12-04T02:01:00Z") == [body["id"]]
-    assert desk.tick("2026-12-04T03:00:00Z") == []  # once only
+    assert desk.tick("2026-12-04T02:01:00Z") == []  # 72 hours on the clock are not enough
+    assert desk.tick("2026-12-11T01:59:00Z") == []  # not yet
+    assert desk.tick("2026-12-11T02:01:00Z") == [body["id"]]
+    assert desk.tick("2026-12-11T03:00:00Z") == []  # once only
 
     stored = desk.record("service-requests", request["id"])
     assert stored["priority"] == "high"  # raised one step
-    assert stored["sla_due_at"] == "2026-12-04T02:00:00+00:00"  # the promise stays
+    assert stored["sla_due_at"] == "2026-12-11T02:00:00+00:00"  # the promise stays
     # The branch-A manager gets the task and a notification; branch B's manager nothing.
     supervise = desk.task(desk.manager_a, body["id"], SUPERVISE)
     assert supervise["assignee"] == desk.manager_a.user.id
@@ -55,7 +58,7 @@ def test_missed_deadline_escalates_to_the_branch_manager_and_raises_the_priority
     assert body["data"]["escalation"]["supervisor_username"] == "manager_a"
 
     # The agent's work was not interrupted; both go on independently.
-    with clock.frozen_at(at("2026-12-04T05:00:00Z")):
+    with clock.frozen_at(at("2026-12-11T05:00:00Z")):
         desk.do(agent, body["id"], DIAGNOSE, diagnosis="洗涤不当", remedy="repair")
         desk.do(
             desk.manager_a, body["id"], SUPERVISE, action_taken="已督促专员今日上门 Visit today"
@@ -106,5 +109,5 @@ def test_new_sla_hours_from_an_uploaded_decision_apply_to_new_requests_only(desk
     assert after["version"] == before["version"] + 1
     assert after["data"]["sla_due_at"] == "2026-12-01T10:00:00+00:00"  # 8 hours now
     # The running request keeps the deadline it was promised.
-    assert desk.instance(before["id"])["data"]["sla_due_at"] == "2026-12-02T02:00:00+00:00"
+    assert desk.instance(before["id"])["data"]["sla_due_at"] == "2026-12-03T08:00:00+00:00"
     assert desk.tick("2026-12-01T10:01:00Z") == [after["id"]]

@@ -32,6 +32,8 @@ def init_ui(app: Flask) -> None:
         notification_views,
         record_forms,
         record_lists,
+        record_pages,
+        segment_editor,
         task_views,
     )
     from web.ui.header import header_context
@@ -49,7 +51,9 @@ def init_ui(app: Flask) -> None:
         notification_views.bp,
         analytics_views.bp,
         analytics_reports.bp,
+        segment_editor.bp,
         record_lists.bp,
+        record_pages.bp,
         record_forms.bp,
         customer_views.bp,
         instance_views.bp,

@@ -12,7 +12,7 @@ import logging
 import os
 import re
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from babel import Locale
@@ -121,6 +121,17 @@ def number(value) -> str:
     return format_decimal(value)
 
 
+def fixed(value, places: int, most: int | None = None) -> str:
+    """A number with `places` decimals (up to `most` when the further ones are not zeros),
+    rounded half up, in the reader's locale: quantities with `quantity.decimal_places`."""
+    if value is None or value == "":
+        return ""
+    most = max(places, most if most is not None else places)
+    number = Decimal(str(value)).quantize(Decimal(1).scaleb(-most), rounding=ROUND_HALF_UP)
+    pattern = "#,##0" + ("." + "0" * places + "#" * (most - places) if most else "")
+    return format_decimal(number, format=pattern)
+
+
 def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault(
@@ -130,7 +141,12 @@ def init_i18n(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.filters.update(
-        when=when, money=money, number=number, localized=localized, bilingual=bilingual
+        when=when,
+        money=money,
+        number=number,
+        fixed=fixed,
+        localized=localized,
+        bilingual=bilingual,
     )
     app.jinja_env.globals.update(
         LOCALES=LOCALES, current_locale=lambda: str(get_locale()), now_utc=clock.now

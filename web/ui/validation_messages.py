@@ -34,6 +34,7 @@ _PATTERNS = [
     (re.compile(r"^Enter a value from (\S+) to (\S+)\.$"), "range"),
     (re.compile(r"^Enter a value of at least (\S+)\.$"), "at_least"),
     (re.compile(r"^Enter a value of at most (\S+)\.$"), "at_most"),
+    (re.compile(r"^Enter a quantity with at most (\d+) decimal places\.$"), "quantity_places"),
 ]
 
 
@@ -46,6 +47,8 @@ def _rebuilt(kind: str, groups: tuple[str, ...]) -> str:
         return _("Enter a value from %(low)s to %(high)s.", low=groups[0], high=groups[1])
     if kind == "at_least":
         return _("Enter a value of at least %(low)s.", low=groups[0])
+    if kind == "quantity_places":
+        return _("Enter a quantity with at most %(n)s decimal places.", n=groups[0])
     return _("Enter a value of at most %(high)s.", high=groups[0])
 
 

@@ -1,0 +1,107 @@
+"""The shipped service process counts its SLA in working hours of the working calendar
+(settings calendar.*): at assignment (crm.assign_agent) and at reopening (the
+`add_working_hours` helper in the BPMN), walked through the REST API with the injectable clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import clock
+from tests.processes.service_support import (
+    CONFIRM,
+    DIAGNOSE,
+    REPAIR,
+    SUPERVISE,
+    at,
+    service_desk,
+)
+from tests.support.bpmn import linear_process
+from tests.support.service_tasks import service_task
+
+
+@pytest.fixture
+def desk(session, make_user, api_as, session_factory):
+    return service_desk(session, make_user, api_as, session_factory)
+
+
+FRIDAY_5PM = "2026-11-27T09:00:00Z"  # 17:00 in China
+
+
+def test_an_urgent_request_on_friday_evening_is_due_on_monday_not_saturday(desk):
+    with clock.frozen_at(at(FRIDAY_5PM)):
+        request = desk.new_request(priority="urgent")
+        body = desk.start(request)
+    assert body["status"] == "running", body["incidents"]
+    # Urgent: 4 working hours — one on Friday, three from Monday 09:00 (China time).
+    due = "2026-11-30T04:00:00+00:00"
+    assert body["data"]["sla_due_at"] == due
+    assert desk.record("service-requests", request["id"])["sla_due_at"] == due
+    agent = desk.agent_of(body)
+    assert desk.task(agent, body["id"], DIAGNOSE)["due_at"] == due
+
+    assert desk.tick("2026-11-27T13:01:00Z") == []  # 4 clock hours later: Friday night
+    assert desk.tick("2026-11-28T04:01:00Z") == []  # Saturday
+    assert desk.tick("2026-11-30T03:59:00Z") == []
+    assert desk.tick("2026-11-30T04:01:00Z") == [body["id"]]  # Monday, 12:00 in China
+    assert desk.task(desk.manager_a, body["id"], SUPERVISE)
+
+
+def test_national_day_and_its_make_up_saturday_at_assignment_and_at_reopening(desk):
+    # Wednesday 30 September 2026, 17:00 in China: the Golden Week (1–7 Oct) follows.
+    with clock.frozen_at(at("2026-09-30T09:00:00Z")):
+        request = desk.new_request(priority="urgent")
+        body = desk.start(request)
+    assert body["data"]["sla_due_at"] == "2026-10-08T04:00:00+00:00"  # Thursday 8th, 12:00
+    assert desk.tick("2026-10-01T09:01:00Z") == []  # National Day itself: nobody is late
+    agent = desk.agent_of(body)
+    # Not solved for the customer on Friday the 9th at 17:00: the request is reopened with a
+    # new urgent SLA, which runs into Saturday the 10th — a make-up working day (调休).
+    with clock.frozen_at(at("2026-10-09T09:00:00Z")):
+        desk.do(agent, body["id"], DIAGNOSE, diagnosis="线头松动", remedy="repair")
+        desk.do(agent, body["id"], REPAIR, work_done="重新锁边")
+        desk.do(agent, body["id"], CONFIRM, customer_confirmed="not_resolved")
+    stored = desk.record("service-requests", request["id"])
+    assert stored["status"] == "in_progress"
+    assert stored["sla_due_at"] == "2026-10-10T04:00:00+00:00"  # Saturday 10th, 12:00
+    assert desk.task(agent, body["id"], DIAGNOSE)["due_at"] == "2026-10-10T04:00:00+00:00"
+
+
+def test_a_calendar_change_applies_to_the_next_request(desk):
+    with clock.frozen_at(at(FRIDAY_5PM)):
+        before = desk.start(desk.new_request(priority="urgent"))
+    # The company works on Saturday 28 November: the next request counts it, the running one
+    # keeps the deadline it was promised.
+    changed = desk.admin.patch(
+        "/api/v1/admin/settings", json={"calendar.extra_workdays": ["2026-11-28"]}
+    )
+    assert changed.status_code == 200, changed.get_json()
+    with clock.frozen_at(at(FRIDAY_5PM)):
+        after = desk.start(desk.new_request(priority="urgent", subject="色差 Shade variation"))
+    assert after["data"]["sla_due_at"] == "2026-11-28T04:00:00+00:00"  # Saturday, 12:00
+    assert desk.instance(before["id"])["data"]["sla_due_at"] == "2026-11-30T04:00:00+00:00"
+    assert desk.tick("2026-11-28T04:01:00Z") == [after["id"]]
+
+
+def test_a_designer_may_promise_round_the_clock_hours_instead(desk):
+    request = desk.new_request(priority="urgent")
+    process = linear_process(
+        "support_24_7",
+        service_task(
+            "assign",
+            "crm.assign_agent",
+            "assignment",
+            service_request_id=str(request["id"]),
+            sla_hours="4",
+            working_hours="False",
+        ),
+    )
+    assert desk.admin.upload(("support_24_7.bpmn", process)).status_code == 201
+    with clock.frozen_at(at(FRIDAY_5PM)):
+        started = desk.desk.post("/api/v1/process-instances", json={"process_key": "support_24_7"})
+    assert started.status_code == 201, started.get_json()
+    body = desk.instance(started.get_json()["id"])
+    assert body["status"] == "completed", body["incidents"]
+    # Friday 21:00 in China: 4 hours on the clock, not 4 working hours.
+    assert desk.record("service-requests", request["id"])["sla_due_at"] == (
+        "2026-11-27T13:00:00+00:00"
+    )

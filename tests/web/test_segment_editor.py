@@ -1,0 +1,212 @@
+"""The segment editor over real HTTP (Flask's test client, signed in through the login form):
+the same services, permission checks, data scope and field errors as
+/api/v1/analytics/segments, and the reminder rule form's segment select."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from core import clock
+from crm_domain.access import actor_for
+from crm_domain.analytics.models import Segment
+from crm_domain.analytics.segments import create_segment
+from crm_domain.custom_fields import define_field
+from crm_domain.reminders.models import ReminderRule
+from tests.support.rules import Org, deploy_reminder_process
+
+EDITOR = "/analytics/saved-segments"
+
+
+@pytest.fixture
+def org(session, make_user):
+    deploy_reminder_process(session)
+    return Org(session, make_user)
+
+
+def saved(session, org, owner, name: str, definition: dict) -> Segment:
+    segment = create_segment(
+        session, actor_for(session, owner), {"name": name, "definition": definition}
+    )
+    session.commit()
+    return segment
+
+
+def test_a_segment_is_created_with_filters_and_ranges_from_the_form(session, signed_in, org):
+    org.customer(org.sales_a1, name="苏州锦华纺织有限公司", grade="A", region="江苏 苏州")
+    org.customer(org.sales_a1, name="无锡恒丰服饰", grade="B", region="江苏 苏州")
+    org.customer(org.sales_b, name="广州南方制衣", grade="A", region="江苏 苏州")  # not hers
+    web = signed_in("salesperson", user=org.sales_a1, lang="zh_CN")
+    page = web.get(f"{EDITOR}/new")
+    assert page.status_code == 200
+    assert 'name="f.grade"' in page.text and 'name="r.monetary.min"' in page.text
+
+    # The live count, within her own customers: both of hers, then only the A one.
+    assert ">2</strong>" in web.post(f"{EDITOR}/count", {"f.region": "江苏 苏州"}).text
+    assert ">1</strong>" in web.post(f"{EDITOR}/count", {"f.grade": "A"}).text
+
+    created = web.post(
+        f"{EDITOR}/new",
+        {
+            "name": "苏州 A 级",
+            "description": "重点客户",
+            "f.grade": "A",
+            "f.region": "江苏 苏州",
+            "f.lifecycle_stage": "",
+            "r.monetary.min": "100000",
+            "r.monetary.max": "",
+            "r.r_score.min": "4",
+            "r.r_score.max": "5",
+            "quadrant": "keep",
+        },
+    )
+    assert created.status_code == 302, created.text[:3000]
+    segment = session.scalar(select(Segment).where(Segment.name == "苏州 A 级"))
+    assert segment.owner_id == org.sales_a1.id and segment.description == "重点客户"
+    assert segment.definition == {
+        "filters": {"region": "江苏 苏州", "grade": "A"},
+        "ranges": {"r_score": [4, 5], "monetary": [100000, None]},
+        "quadrant": "keep",
+    }
+    assert created.headers["Location"].endswith(f"{EDITOR}/{segment.id}")
+    edit = web.get(f"{EDITOR}/{segment.id}")
+    assert 'value="100000"' in edit.text and "重点保持" in edit.text
+    assert f"/analytics/segments?segment_id={segment.id}" in edit.text  # its comparison report
+    listed = web.get(EDITOR).text
+    assert "苏州 A 级" in listed
+
+
+def test_bad_input_comes_back_with_each_message_under_its_field(session, signed_in, org):
+    web = signed_in("salesperson", user=org.sales_a1, lang="zh_CN")
+    response = web.post(
+        f"{EDITOR}/new",
+        {
+            "name": " ",
+            "r.monetary.min": "多少",
+            "r.r_score.min": "5",
+            "r.r_score.max": "2",
+        },
+    )
+    assert response.status_code == 422
+    text = response.text
+    assert "请更正标出的字段" in text
+    assert text.count('aria-invalid="true"') >= 4  # name, two monetary inputs, two r_score
+    monetary = text.split('data-range="monetary"')[1].split("</tr>")[0]
+    assert "请输入数字" in monetary
+    r_score = text.split('data-range="r_score"')[1].split("</tr>")[0]
+    assert "最小值大于最大值" in r_score
+    assert 'value="多少"' in text  # what was typed stays in the form
+    assert session.scalar(select(Segment)) is None
+    english = signed_in("salesperson", user=org.sales_b, lang="en")
+    again = english.post(f"{EDITOR}/new", {"name": "", "r.r_score.min": "5", "r.r_score.max": "2"})
+    assert "The minimum is above the maximum." in again.text
+    assert "Give a name of 1 to 200 characters." in again.text
+
+
+def test_pages_check_permissions_and_scope_on_the_server(session, signed_in, org, make_user):
+    theirs = saved(session, org, org.sales_b, "华南客户", {"filters": {"grade": "A"}})
+    designer = signed_in("process_designer")  # may not read customers: no segments either
+    for url in (EDITOR, f"{EDITOR}/new", f"{EDITOR}/{theirs.id}"):
+        assert designer.get(url).status_code == 403, url
+    assert designer.post(f"{EDITOR}/count", {"f.grade": "A"}).status_code == 403
+    assert designer.post(f"{EDITOR}/new", {"name": "x"}).status_code == 403
+
+    web = signed_in("salesperson", user=org.sales_a1)
+    assert web.get(f"{EDITOR}/{theirs.id}").status_code == 404  # outside her scope
+    assert web.post(f"{EDITOR}/{theirs.id}", {"name": "mine now"}).status_code == 404
+    assert web.post(f"{EDITOR}/{theirs.id}/delete").status_code == 404
+    assert "华南客户" not in web.get(EDITOR).text
+    session.expire_all()
+    assert session.get(Segment, theirs.id).name == "华南客户"
+    manager = signed_in("sales_manager", user=org.manager_b)  # the owner's branch manager
+    assert manager.get(f"{EDITOR}/{theirs.id}").status_code == 200
+
+
+def test_a_segment_a_rule_uses_is_kept_and_the_page_names_the_rule(session, signed_in, org):
+    segment = saved(session, org, org.admin, "A 级客户", {"filters": {"grade": "A"}})
+    admin = signed_in("admin", user=org.admin, lang="zh_CN")
+    admin.get("/admin/rules/reminders/new")
+    rule_form = {
+        "name": "A 级合同到期",
+        "kind": "date_field",
+        "collection": "contracts",
+        "date_field": "ends_on",
+        "days": "7",
+        "timing": "before",
+        "to_owner": "on",
+        "manager_role": "sales_manager",
+        "channel_in_app": "on",
+        "message_zh": "合同 {contract.number} 将于 {due_date} 到期",
+        "filters": '{"status": ["active"]}',
+        "segment": str(segment.id),
+        "active": "on",
+    }
+    # A made-up id in the select comes back under the select, not as a crash.
+    bad = admin.post("/admin/rules/reminders/new", {**rule_form, "segment": "999999"})
+    assert bad.status_code == 422
+    select_part = bad.text.split('data-testid="rule-segment"')[1].split("</label>")[0]
+    assert "There is no segment 999999." in select_part
+    created = admin.post("/admin/rules/reminders/new", rule_form)
+    assert created.status_code == 302, created.text[:3000]
+    rule = session.scalar(select(ReminderRule))
+    assert rule.filters == {"status": ["active"], "segment": segment.id}
+    with clock.frozen_at(datetime(2027, 3, 1, 2, tzinfo=UTC)):
+        page = admin.get(f"/admin/rules/reminders/{rule.id}")
+    assert f'<option value="{segment.id}" selected>A 级客户</option>' in page.text
+    assert '{"status": ["active"]}' in page.text.replace("&#34;", '"')
+    assert "A 级客户" in page.text.split('data-testid="preview-segment"')[1]
+
+    refused = admin.post(f"{EDITOR}/{segment.id}/delete", follow_redirects=True)
+    assert "A 级合同到期" in refused.text and "提醒规则或营销活动仍在使用此细分" in refused.text
+    assert session.get(Segment, segment.id) is not None
+    listed = admin.get(EDITOR).text
+    assert "A 级合同到期" in listed.split(f'data-segment-id="{segment.id}"')[1]
+
+    # The rule lets go of the segment (select emptied): now it can be deleted.
+    assert admin.post(f"/admin/rules/reminders/{rule.id}", {**rule_form, "segment": ""}).status_code
+    session.expire_all()
+    assert rule.filters == {"status": ["active"]}
+    segment_id = segment.id
+    deleted = admin.post(f"{EDITOR}/{segment_id}/delete")
+    assert deleted.status_code == 302
+    session.expire_all()
+    assert session.get(Segment, segment_id) is None
+
+
+def test_custom_fields_are_offered_and_matched_like_the_customer_list(session, signed_in, org):
+    admin_actor = org.admin
+    channel = {
+        "name": "channel",
+        "type": "choice",
+        "label": {"zh": "销售渠道", "en": "Sales channel"},
+        "choices": [
+            {"value": "direct", "label": {"zh": "直销", "en": "Direct"}},
+            {"value": "agent", "label": {"zh": "代理", "en": "Agent"}},
+        ],
+    }
+    looms = {"name": "looms", "type": "integer", "label": {"zh": "织机台数", "en": "Looms"}}
+    secret = {"name": "margin_note", "type": "text", "label": {"zh": "毛利备注", "en": "Margin"}}
+    define_field(session, "customers", channel, False, actor=admin_actor)
+    define_field(session, "customers", looms, False, actor=admin_actor)
+    define_field(session, "customers", secret, True, actor=admin_actor)
+    session.commit()
+    for name, way in (("苏州锦华纺织有限公司", "direct"), ("无锡恒丰服饰", "agent")):
+        org.customer(org.sales_a1, name=name, custom={"channel": way, "looms": 40})
+
+    web = signed_in("salesperson", user=org.sales_a1, lang="zh_CN")
+    page = web.get(f"{EDITOR}/new").text
+    assert "销售渠道" in page and '<option value="direct" >直销</option>' in page
+    assert 'name="f.custom.looms"' in page
+    assert "margin_note" not in page  # sensitive, and she has no grant to see it
+    assert ">1</strong>" in web.post(f"{EDITOR}/count", {"f.custom.channel": "direct"}).text
+    assert ">2</strong>" in web.post(f"{EDITOR}/count", {"f.custom.looms": "40"}).text
+    bad = web.post(f"{EDITOR}/new", {"name": "四十台", "f.custom.looms": "四十"})
+    assert bad.status_code == 422
+    looms_input = bad.text.split('data-filter="custom.looms"')[1].split("</label>")[0]
+    assert "请输入数字" in looms_input and 'aria-invalid="true"' in looms_input
+    created = web.post(f"{EDITOR}/new", {"name": "直销客户", "f.custom.channel": "direct"})
+    assert created.status_code == 302
+    segment = session.scalar(select(Segment).where(Segment.name == "直销客户"))
+    assert segment.definition == {"filters": {"custom.channel": "direct"}, "ranges": {}}
