@@ -32,12 +32,6 @@ GOOD = {
 }
 
 
-@pytest.fixture
-def org(session, make_user):
-    deploy_reminder_process(session)
-    return Org(session, make_user)
-
-
 def api_for(client, user) -> ApiClient:
     token, _ = issue_token(TEST_SECRET, user.id, 3600)
     return ApiClient(client, token)

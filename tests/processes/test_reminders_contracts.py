@@ -3,7 +3,7 @@ clock travelled by `run_due_reminders(now=...)`, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -12,20 +12,9 @@ from crm_domain.notifications import Notification
 from crm_domain.reminders.models import FiredReminder
 from crm_domain.reminders.rules import change_reminder_rule, create_reminder_rule
 from engine.reminders import run_due_reminders
-from tests.support.rules import Org, deploy_reminder_process, open_tasks_of, reminder_instances
+from tests.support.rules import at, open_tasks_of, reminder_instances
 
 ENDS = date(2027, 3, 31)
-
-
-def at(day: date, hour: int = 1) -> datetime:
-    """An instant on a business day (01:00 UTC is 09:00 in China)."""
-    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
-
-
-@pytest.fixture
-def org(session, make_user):
-    deploy_reminder_process(session)
-    return Org(session, make_user)
 
 
 @pytest.fixture

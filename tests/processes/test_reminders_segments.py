@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
@@ -20,19 +19,9 @@ from crm_domain.reminders.models import FiredReminder
 from crm_domain.reminders.rules import create_reminder_rule
 from engine.reminders import run_due_reminders
 from tests.processes.test_reminders_api import GOOD, RULES, api_for
-from tests.support.rules import Org, deploy_reminder_process, open_tasks_of, reminder_instances
+from tests.support.rules import Org, at, deploy_reminder_process, open_tasks_of, reminder_instances
 
 SEGMENTS = "/api/v1/analytics/segments"
-
-
-def at(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 1, tzinfo=UTC)  # 09:00 in China
-
-
-@pytest.fixture
-def org(session, make_user):
-    deploy_reminder_process(session)
-    return Org(session, make_user)
 
 
 def segment_of(api, name: str, definition: dict) -> int:

@@ -7,32 +7,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import pytest
 from sqlalchemy import select
 
 from crm_domain.reminders.models import FiredReminder
-from crm_domain.reminders.rules import create_reminder_rule
 from crm_domain.settings import update_settings
 from engine.reminders import run_due_reminders
-from tests.support.rules import Org, deploy_reminder_process, open_tasks_of, reminder_instances
-
-
-def at(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 1, tzinfo=UTC)  # 09:00 in China
-
-
-@pytest.fixture
-def org(session, make_user):
-    deploy_reminder_process(session)
-    return Org(session, make_user)
-
-
-def rule(session, **fields):
-    created = create_reminder_rule(
-        session, None, {"name": "提醒 Reminder", "message": {"zh": "请跟进 {due_date}"}, **fields}
-    )
-    session.commit()
-    return created
+from tests.support.rules import (
+    at,
+    open_tasks_of,
+    reminder_instances,
+    rule,
+)
 
 
 def expiry_rule(session, days: int):

@@ -3,7 +3,7 @@ tree with people, and CRM records created through the real record service."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +12,7 @@ from core.config import PROJECT_ROOT
 from crm_domain import record_service
 from crm_domain.access import actor_for
 from crm_domain.org import create_org_unit
+from crm_domain.reminders.rules import create_reminder_rule
 from crm_domain.users import User
 from engine.definitions import deploy_files
 from engine.models import HumanTask, ProcessInstance
@@ -24,6 +25,22 @@ def deploy_reminder_process(session: Session) -> None:
     files = [UploadedFile(p.name, p.read_bytes()) for p in sorted(REMINDERS_DIR.iterdir())]
     deploy_files(session, files, None, 5 * 1024 * 1024)
     session.commit()
+
+
+def at(day: date, hour: int = 1) -> datetime:
+    """An instant on that day: 01:00 UTC is 09:00 in China, when the working day starts."""
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def rule(session: Session, **fields):
+    """A reminder rule created by the system (no acting admin), committed."""
+    created = create_reminder_rule(
+        session,
+        None,
+        {"name": "提醒 Reminder", "message": {"zh": "请跟进 {due_date}"}, **fields},
+    )
+    session.commit()
+    return created
 
 
 class Org:
