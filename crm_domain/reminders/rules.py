@@ -11,13 +11,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import clock
-from core.errors import Invalid, NotFound
-from crm_domain.admin_audit import record_admin_change, snapshot
+from core.errors import Invalid
 from crm_domain.analytics.models import Segment
 from crm_domain.analytics.segments import company_customers_select
 from crm_domain.collections import COLLECTIONS
-from crm_domain.reminders import catalog
+from crm_domain.reminders import catalog, rule_store
 from crm_domain.reminders.models import ReminderRule
 from crm_domain.reminders.segment_use import SEGMENT_FILTER
 from crm_domain.reminders.templates import placeholders
@@ -30,6 +28,7 @@ TIMINGS = ("before", "after")
 CHANNELS = ("in_app", "email")
 RECIPIENT_KINDS = ("owner", "manager", "role")
 MAX_DAYS = 366
+KIND = "reminder_rule"  # in the admin audit log
 FIELDS = (
     "name",
     "kind",
@@ -227,26 +226,11 @@ def _plain(value: Any) -> bool:
 
 
 def create_reminder_rule(session: Session, user: User | None, data: Any) -> ReminderRule:
-    values = checked_rule(session, data)
-    now = clock.now()
-    rule = ReminderRule(
-        **values, created_by_id=user.id if user else None, created_at=now, updated_at=now
-    )
-    session.add(rule)
-    session.flush()
-    record_admin_change(session, user, "reminder_rule", _target(rule), None, snapshot(rule))
-    return rule
-
-
-def _target(rule: ReminderRule) -> str:
-    return f"reminder_rule:{rule.id}"
+    return rule_store.add_rule(session, user, KIND, ReminderRule(**checked_rule(session, data)))
 
 
 def get_reminder_rule(session: Session, rule_id: int) -> ReminderRule:
-    rule = session.get(ReminderRule, rule_id)
-    if rule is None:
-        raise NotFound(f"Reminder rule {rule_id} does not exist.")
-    return rule
+    return rule_store.get_rule(session, ReminderRule, rule_id, "Reminder rule")
 
 
 def change_reminder_rule(
@@ -254,27 +238,15 @@ def change_reminder_rule(
 ) -> ReminderRule:
     """Apply a partial change; reminders already created keep what they were created with."""
     rule = get_reminder_rule(session, rule_id)
-    before = snapshot(rule)
-    if not isinstance(data, dict):
-        raise Invalid("Send a JSON object.", details={"": ["Must be an object."]})
+    data = rule_store.require_object(data)
     merged = {**rule_values(rule), **data}
     if data.get("kind", rule.kind) != "date_field" and "date_field" not in data:
         merged["date_field"] = None  # a rule turned into a holiday/no-contact rule drops it
-    values = checked_rule(session, merged)
-    for key, value in values.items():
-        setattr(rule, key, value)
-    rule.updated_at = clock.now()
-    session.flush()
-    record_admin_change(session, actor, "reminder_rule", _target(rule), before, snapshot(rule))
-    return rule
+    return rule_store.change_rule(session, actor, KIND, rule, checked_rule(session, merged))
 
 
 def delete_reminder_rule(session: Session, rule_id: int, *, actor: Any = None) -> None:
-    rule = get_reminder_rule(session, rule_id)
-    before, target = snapshot(rule), _target(rule)
-    session.delete(rule)
-    session.flush()
-    record_admin_change(session, actor, "reminder_rule", target, before, None)
+    rule_store.delete_rule(session, actor, KIND, get_reminder_rule(session, rule_id))
 
 
 def list_reminder_rules(session: Session, active_only: bool = False) -> list[ReminderRule]:

@@ -15,18 +15,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import clock
-from core.errors import Invalid, NotFound
+from core.errors import Invalid
 from crm_domain import custom_fields
-from crm_domain.admin_audit import record_admin_change, snapshot
 from crm_domain.audit import AuditEntry, plain
 from crm_domain.collections import COLLECTIONS, get_collection
+from crm_domain.reminders import rule_store
 from crm_domain.reminders.models import StartRule, StartRuleFiring
 from crm_domain.users import User
 
 EVENTS = ("created", "updated", "field_reached")
 ACTIONS = {"created": ("create",), "updated": ("update",), "field_reached": ("create", "update")}
 VARIABLE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+KIND = "start_rule"  # in the admin audit log
 FIELDS = (
     "name",
     "event",
@@ -130,31 +130,13 @@ def create_start_rule(
     session: Session, user: User | None, data: Any, process_exists: Callable[[str], bool]
 ) -> StartRule:
     values = checked_start_rule(session, data, process_exists)
-    now = clock.now()
     # Only events after the rule exists start anything; earlier ones are history.
     last_entry = session.scalar(select(func.max(AuditEntry.id))) or 0
-    rule = StartRule(
-        **values,
-        after_entry_id=last_entry,
-        created_by_id=user.id if user else None,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(rule)
-    session.flush()
-    record_admin_change(session, user, "start_rule", _target(rule), None, snapshot(rule))
-    return rule
-
-
-def _target(rule: StartRule) -> str:
-    return f"start_rule:{rule.id}"
+    return rule_store.add_rule(session, user, KIND, StartRule(**values, after_entry_id=last_entry))
 
 
 def get_start_rule(session: Session, rule_id: int) -> StartRule:
-    rule = session.get(StartRule, rule_id)
-    if rule is None:
-        raise NotFound(f"Start rule {rule_id} does not exist.")
-    return rule
+    return rule_store.get_rule(session, StartRule, rule_id, "Start rule")
 
 
 def change_start_rule(
@@ -166,26 +148,15 @@ def change_start_rule(
     actor: Any = None,
 ) -> StartRule:
     rule = get_start_rule(session, rule_id)
-    before = snapshot(rule)
-    if not isinstance(data, dict):
-        raise Invalid("Send a JSON object.", details={"": ["Must be an object."]})
+    current = {k: getattr(rule, k) for k in FIELDS}
     values = checked_start_rule(
-        session, {**{k: getattr(rule, k) for k in FIELDS}, **data}, process_exists
+        session, {**current, **rule_store.require_object(data)}, process_exists
     )
-    for key, value in values.items():
-        setattr(rule, key, value)
-    rule.updated_at = clock.now()
-    session.flush()
-    record_admin_change(session, actor, "start_rule", _target(rule), before, snapshot(rule))
-    return rule
+    return rule_store.change_rule(session, actor, KIND, rule, values)
 
 
 def delete_start_rule(session: Session, rule_id: int, *, actor: Any = None) -> None:
-    rule = get_start_rule(session, rule_id)
-    before, target = snapshot(rule), _target(rule)
-    session.delete(rule)
-    session.flush()
-    record_admin_change(session, actor, "start_rule", target, before, None)
+    rule_store.delete_rule(session, actor, KIND, get_start_rule(session, rule_id))
 
 
 def list_start_rules(session: Session) -> list[StartRule]:
