@@ -33,7 +33,6 @@ from crm_domain.service import ServiceRequest
 
 log = logging.getLogger(__name__)
 WEEKS_PER_YEAR = 365.25 / 7
-INSERT_BATCH = 5000
 FIT_SAMPLE = 20_000
 Progress = Callable[[int, str], None]
 
@@ -164,9 +163,13 @@ def load_inputs(session: Session, as_of: date) -> dict:
     paid = session.execute(
         select(Payment.customer_id, func.sum(Payment.amount)).group_by(Payment.customer_id)
     ).all()
+    # Product breadth: the join runs from the lines, in their table order, to each order by
+    # its primary key (`+ 0` keeps SQLite from driving it from the orders through the lines'
+    # order_id index instead: a million random lookups, 13.7 s against about 1 s; PostgreSQL
+    # hash-joins either way).
     products = session.execute(
         select(SalesOrder.customer_id, func.count(func.distinct(OrderLine.product_id)))
-        .join(OrderLine, OrderLine.order_id == SalesOrder.id)
+        .join(OrderLine, OrderLine.order_id + 0 == SalesOrder.id)
         .where(rfm.COUNTED, SalesOrder.ordered_on >= as_of - timedelta(days=730))
         .group_by(SalesOrder.customer_id)
     ).all()
@@ -373,10 +376,11 @@ def compute(inputs: dict, params: dict, as_of: date, progress: Progress) -> dict
 
 
 def _insert_metrics(session: Session, columns: dict[str, list]) -> None:
-    """Bulk insert: COPY on PostgreSQL, multi-row INSERTs on SQLite."""
+    """Bulk insert: COPY on PostgreSQL, the driver's executemany on SQLite."""
     names = list(columns)
-    rows = zip(*columns.values(), strict=True)
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        rows = zip(*columns.values(), strict=True)
         raw = session.connection().connection.driver_connection
         with (
             raw.cursor() as cursor,
@@ -385,14 +389,27 @@ def _insert_metrics(session: Session, columns: dict[str, list]) -> None:
             for row in rows:
                 copy.write_row(row)
         return
-    batch: list[dict] = []
-    for row in rows:
-        batch.append(dict(zip(names, row, strict=True)))
-        if len(batch) == INSERT_BATCH:
-            session.execute(insert(CustomerMetrics), batch)
-            batch = []
-    if batch:
-        session.execute(insert(CustomerMetrics), batch)
+    # Values are converted to what the column types store a column at a time, each distinct
+    # value once (one timestamp, a few hundred dates), and the rows go to the driver as they
+    # are: the ORM's bulk insert converted every value of every row (100,000 rows: ~7 s of
+    # Python, now ~1 s in all).
+    table = CustomerMetrics.__table__
+    stored = [
+        _stored(table.c[name].type.dialect_impl(dialect).bind_processor(dialect), values)
+        for name, values in columns.items()
+    ]
+    marks = ", ".join("?" * len(names))
+    session.connection().exec_driver_sql(
+        f"INSERT INTO customer_metrics ({', '.join(names)}) VALUES ({marks})",
+        list(zip(*stored, strict=True)),
+    )
+
+
+def _stored(process: Callable | None, values: list) -> list:
+    if process is None:
+        return values
+    done: dict = {}
+    return [done[v] if v in done else done.setdefault(v, process(v)) for v in values]
 
 
 def write(session: Session, job_id: int, columns: dict[str, list], result: dict) -> dict:

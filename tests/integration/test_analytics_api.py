@@ -5,11 +5,12 @@ recompute jobs, and the viewer's data scope on every figure."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from core import clock
+from crm_domain.analytics import rfm
 
 NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # 12:00 on 20 Nov 2026 in China
 
@@ -29,11 +30,13 @@ def customer(api, name, region="华东") -> int:
     return ok(api.post("/api/v1/customers", json={"name": name, "region": region}), 201)["id"]
 
 
-def order(api, customer_id, number, on, total, product_id=None) -> int:
+def order(api, customer_id, number, on, total, product_id=None, status=None) -> int:
     line = {"description": "全棉府绸", "quantity": "1", "unit_price": str(total)}
     if product_id:
         line["product_id"] = product_id
     body = {"customer_id": customer_id, "order_no": number, "ordered_on": on, "lines": [line]}
+    if status:
+        body["status"] = status
     return ok(api.post("/api/v1/orders", json=body), 201)["id"]
 
 
@@ -226,6 +229,52 @@ def test_segments_save_filters_with_value_ranges(company, book):
     wide = ok(company.sales_b.get("/api/v1/analytics/customers?region=华东"))
     assert wide["total"] == 0
     assert company.sales_b.get(f"/api/v1/analytics/segments/{segment['id']}").status_code == 404
+
+
+def test_order_history_counts_what_was_bought_and_the_first_days_spend(company, session):
+    sales = company.sales_a1
+    fabrics = [
+        ok(
+            company.admin.post(
+                "/api/v1/products",
+                json={
+                    "sku": f"FB-{i}",
+                    "name": f"府绸{i}",
+                    "brand": "锦华",
+                    "series": "府绸",
+                    "price": "10",
+                },
+            ),
+            201,
+        )["id"]
+        for i in range(3)
+    ]
+    c = customer(sales, "南通华强")
+    order(sales, c, "SO-H1", "2024-09-01", 700, fabrics[0], status="draft")
+    order(sales, c, "SO-H2", "2024-10-01", 400, fabrics[2])  # first purchase day: two orders
+    order(sales, c, "SO-H3", "2024-10-01", 200, fabrics[2])
+    order(sales, c, "SO-H4", "2024-10-01", 50, fabrics[0], status="cancelled")
+    order(sales, c, "SO-H5", "2025-06-01", 1000, fabrics[0])
+    order(sales, c, "SO-H6", "2026-10-21", 3000, fabrics[1])
+    order(sales, c, "SO-H7", "2026-10-21", 100, fabrics[0])
+
+    # What the recompute reads: drafts and cancelled orders do not count; the first day's
+    # spend (left out of the BG/NBD repeat spend) is all of that day's counted orders.
+    history = {
+        row.customer_id: row
+        for row in session.execute(rfm.order_summary_select(NOW.date() - timedelta(days=365)))
+    }[c]
+    assert (history.orders, history.purchase_days) == (5, 3)
+    assert (history.first_on, history.last_on) == (date(2024, 10, 1), date(2026, 10, 21))
+    assert float(history.total) == 4700 and float(history.total_12m) == 3100
+    assert float(history.first_day_total) == 600
+
+    recompute(company.admin)
+    row = by_customer(ok(sales.get("/api/v1/analytics/customers"))["items"])[c]
+    assert (row["frequency"], row["monetary"]) == (5, 4700.0)
+    assert (row["first_order_on"], row["last_order_on"]) == ("2024-10-01", "2026-10-21")
+    # Products bought in the last two years' counted orders: the third fabric only before
+    assert row["product_value"] == 2
 
 
 def test_grades_come_from_clustering_and_keep_a_history(company):
