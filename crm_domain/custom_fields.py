@@ -20,7 +20,7 @@ from core.db import Base, JsonType, UtcDateTime
 from core.errors import Conflict, Invalid, NotFound
 from crm_domain.admin_audit import record_admin_change, snapshot
 from crm_domain.custom_references import check_reference_target
-from forms.definitions import validate_form_definition
+from forms.definitions import MAX_PLACES, validate_form_definition
 from forms.submission import load_submission
 
 
@@ -88,8 +88,14 @@ def _checked_spec(spec: Any) -> dict:
             for key, messages in (exc.details or {}).items()
         }
         raise Invalid("The field definition is invalid.", details=details) from None
-    check_reference_target(form["fields"][0])
-    return form["fields"][0]
+    checked = form["fields"][0]
+    if isinstance(checked.get("places"), str):
+        # Custom values are checked without a session (validate_custom), so a configured
+        # precision could not be looked up; task forms take those names.
+        message = f"A custom field's places is a whole number from 0 to {MAX_PLACES}."
+        raise Invalid("The field definition is invalid.", details={"places": [message]})
+    check_reference_target(checked)
+    return checked
 
 
 def define_field(

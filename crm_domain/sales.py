@@ -32,6 +32,7 @@ from crm_domain.record_fields import (
 )
 from crm_domain.records import Change, OwnedMixin, RecordMixin
 from crm_domain.settings import get_setting
+from forms.submission import decimal_places, places_message
 
 OPPORTUNITY_STAGES = ("prospecting", "qualification", "proposal", "negotiation", "won", "lost")
 # The usual probability of each stage, used when none is given; won and lost are certain.
@@ -113,17 +114,9 @@ def check_lines(change: Change) -> None:
     complete_lines(change)
 
 
-def decimal_places(value: Decimal) -> int:
-    """Decimals a number really has: 2.50 has one, 100 none."""
-    exponent = value.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
 def quantity_places_message(places: int) -> str:
-    # Stable English sentences: the browser translates them (web/ui/validation_messages.py).
-    if places == 0:
-        return "Enter a whole number."
-    return f"Enter a quantity with at most {places} decimal places."
+    # The sentence task forms use for "places": "quantity" fields, so both say the same.
+    return places_message("quantity", places)
 
 
 def check_quantity_places(change: Change) -> None:

@@ -1,9 +1,9 @@
 """After-sales service: service requests (tickets), product defects, the knowledge base.
 
 A request without a deadline gets one from its priority (`SLA_HOURS` working hours of the working
-calendar, counted from when it was opened); one under contract without a warranty date takes the
-contract's end. Resolving a request needs a resolution and stamps `resolved_at`; reopening it
-clears the stamp.
+calendar, counted from when it was opened: the figures of the shipped `service_sla` decision);
+one under contract without a warranty date takes the contract's end. Resolving a request needs
+a resolution and stamps `resolved_at`; reopening it clears the stamp.
 
 The plain reads at the end answer what the service process (processes/service/) asks: is the
 product under warranty, which service agent takes a request, who supervises it.
@@ -30,7 +30,9 @@ from crm_domain.settings import add_working_hours
 from crm_domain.users import User
 
 PRIORITIES = ("low", "normal", "high", "urgent")
-SLA_HOURS = {"urgent": 4, "high": 24, "normal": 72, "low": 168}
+# Working hours, not clock hours: with the default 09:00-18:00 day, high is one working day,
+# normal three, low five. A different `calendar.work_hours` keeps the hours, not the days.
+SLA_HOURS = {"urgent": 4, "high": 9, "normal": 27, "low": 45}
 REQUEST_STATUSES = (
     "new",
     "acknowledged",

@@ -1,10 +1,14 @@
 """Deploy the shipped `processes/` folder on `weft db upgrade`.
 
 A key not deployed yet gets version 1. A key whose shipped files changed since they were last
-deployed (a new release of Weft) gets the next version, which becomes current, so new
+deployed (a new release of Weft) gets the next version — its BPMN/DMN files, or a task form
+of its folder that it uses (a version pins its forms), which becomes current, so new
 instances follow the new release while running ones stay on the version they started on. A
 designer's own version is never replaced: when the current version of a key was uploaded by a
-person, the shipped change is left out and logged (the designer merges it by uploading).
+person, the shipped change is left out and logged (the designer merges it by uploading). The
+same holds for a decision file (.dmn): when its latest version was uploaded by a person, the
+shipped file is not stored over it, or the designer's table would be what the next upload of a
+process calling it silently takes.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.definitions import Deployment, deploy_files, validate_files
-from engine.models import ProcessDefinition
+from engine.models import DecisionFile, ProcessDefinition
 from engine.parsing import ParsedProcess, UploadedFile
 
 SHIPPED_SUFFIXES = (".bpmn", ".dmn", ".json")
@@ -35,17 +39,50 @@ def shipped_bundles(processes_dir: Path) -> dict[str, list[UploadedFile]]:
 
 def deploy_shipped(session: Session, processes_dir: Path, max_file_bytes: int) -> list[Deployment]:
     results = []
-    for files in shipped_bundles(processes_dir).values():
-        parsed = validate_files(session, files, max_file_bytes).processes
+    for bundle in shipped_bundles(processes_dir).values():
+        files = [file for file in bundle if not _designers_decision(session, file)]
+        if not files:
+            continue
+        parsed = validate_files(session, files, max_file_bytes)
         names = {file.filename for file in files}
-        skip = {process.key for process in parsed if not _to_deploy(session, process, names)}
+        skip = {
+            process.key
+            for process in parsed.processes
+            if not _to_deploy(session, process, names, parsed.forms)
+        }
         deployment = deploy_files(session, files, None, max_file_bytes, skip_keys=skip)
         if deployment.created:
             results.append(deployment)
     return results
 
 
-def _to_deploy(session: Session, process: ParsedProcess, bundle_names: set[str]) -> bool:
+def _designers_decision(session: Session, file: UploadedFile) -> bool:
+    """Whether `file` is a decision file whose latest stored version a person uploaded (and the
+    shipped text differs from it): then the designer's table stays the one processes call."""
+    if not file.filename.lower().endswith(".dmn"):
+        return False
+    latest = session.scalars(
+        select(DecisionFile)
+        .where(DecisionFile.filename == file.filename)
+        .order_by(DecisionFile.version.desc())
+        .limit(1)
+    ).first()
+    if latest is None or latest.deployed_by_id is None:
+        return False
+    if latest.xml == file.content.decode("utf-8", "replace").removeprefix("\ufeff"):
+        return False  # the designer uploaded this very text: nothing to keep apart
+    log.info(
+        "shipped decision file %s changed, but version %s uploaded by a designer is the latest: "
+        "left as it is (upload the shipped file to take it)",
+        file.filename,
+        latest.version,
+    )
+    return True
+
+
+def _to_deploy(
+    session: Session, process: ParsedProcess, bundle_names: set[str], bundle_forms: dict
+) -> bool:
     """Whether the shipped files of `process` should become its next (or first) version."""
     versions = list(
         session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == process.key))
@@ -55,9 +92,13 @@ def _to_deploy(session: Session, process: ParsedProcess, bundle_names: set[str])
     # Only the files of this folder count: a called process or a decision deployed from
     # elsewhere (perhaps a designer's newer version) is not a change of this release.
     shipped = {n: text for n, text in process.source_files.items() if n in bundle_names}
+    forms = {key: form for key, form in bundle_forms.items() if key in process.form_keys}
     for version in versions:
         stored = version.source_files or {}
-        if all(stored.get(name) == text for name, text in shipped.items()):
+        pinned = version.forms or {}
+        if all(stored.get(name) == text for name, text in shipped.items()) and all(
+            pinned.get(key) == form for key, form in forms.items()
+        ):
             return False  # this release's files are deployed (current or rolled back from)
     current = next((v for v in versions if v.is_current), None)
     if current is not None and current.deployed_by_id is not None:

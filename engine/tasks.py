@@ -14,6 +14,7 @@ from core import clock
 from core.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from crm_domain.users import User
 from engine import runtime
+from engine.form_places import configured_places
 from engine.models import HumanTask, InstanceEvent, ProcessDefinition, ProcessInstance
 from engine.serialization import definition_forms
 from forms.submission import load_submission
@@ -230,7 +231,11 @@ def complete_task(session: Session, user: User, task_id: str, data: Any) -> Huma
     if instance.status != "running":
         raise Conflict(f"The process is {instance.status}; this task cannot be completed.")
     form = task_form(session, task)
-    cleaned = load_submission(form, data if data is not None else {}) if form else _plain(data)
+    if form:
+        places = configured_places(session, form)  # reads settings only for forms naming them
+        cleaned = load_submission(form, data if data is not None else {}, places=places)
+    else:
+        cleaned = _plain(data)
     loaded = runtime.load(session, instance)
     spiff_task = runtime.find_task(loaded.workflow, task.id)
     if spiff_task is None or not spiff_task.task_spec.manual:

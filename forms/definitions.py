@@ -8,6 +8,10 @@ A form is JSON:
                  "min": 0.01, "label": {"zh": "标价", "en": "List price"},
                  "help": {"zh": "...", "en": "..."}}]}
 
+A decimal field's `places` is a number (0 to 8: the value is rounded half up to it) or the name
+of a precision the administrator configures, `"quantity"` or `"money"` (more decimals than
+configured are refused, never rounded; see `NAMED_PLACES`).
+
 Labels, titles and help are `{"zh": ..., "en": ...}` (either language may be missing) or a
 plain string. Errors come back as `Invalid` with `{path: [messages]}`, e.g.
 `{"fields.2.choices": ["A choice field needs at least one choice."]}`.
@@ -53,6 +57,11 @@ CHOICE_TYPES = {"choice", "multi_choice"}
 LANGUAGES = ("zh", "en")
 MAX_FIELDS = 200
 MAX_CHOICES = 500
+MAX_PLACES = 8
+# Precisions a decimal field may name instead of a number of places. What each stands for is a
+# system setting (crm_domain), so forms/ never reads it: whoever validates a submission passes
+# the current values in (see forms.submission.load_submission).
+NAMED_PLACES = ("quantity", "money")
 
 KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 # Field names become process variables, which the script sandbox reads: no leading underscore.
@@ -76,6 +85,23 @@ class LocalizedText(fields.Field):
             if len(text) > 2000:
                 raise ValidationError(f"The '{language}' text is longer than 2000 characters.")
         return {language: value[language].strip() for language in LANGUAGES if language in value}
+
+
+class Places(fields.Field):
+    """A whole number from 0 to MAX_PLACES, or one of NAMED_PLACES."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and value.strip() in NAMED_PLACES:
+            return value.strip()
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PLACES:
+            names = " or ".join(f'"{name}"' for name in NAMED_PLACES)
+            raise ValidationError(
+                f"Give a whole number from 0 to {MAX_PLACES}, or {names} for the places "
+                "an administrator configures."
+            )
+        return value
 
 
 class ChoiceSchema(Schema):
@@ -115,7 +141,7 @@ class FieldSchema(Schema):
     default = fields.Raw(allow_none=True)
     min = fields.Raw()
     max = fields.Raw()
-    places = fields.Integer(validate=validate.Range(0, 8))
+    places = Places()
     min_length = fields.Integer(validate=validate.Range(0, 100_000))
     max_length = fields.Integer(validate=validate.Range(1, 100_000))
     choices = fields.List(fields.Nested(ChoiceSchema), validate=validate.Length(max=MAX_CHOICES))
@@ -252,6 +278,15 @@ class FormSchema(Schema):
                     {f"{index}.name": [f"Field '{field['name']}' appears twice."]}, "fields"
                 )
             seen.add(field["name"])
+
+
+def named_places(definition: dict | None) -> set[str]:
+    """The configured precisions (NAMED_PLACES) the form's decimal fields name."""
+    return {
+        spec["places"]
+        for spec in (definition or {}).get("fields", ())
+        if spec.get("type") == "decimal" and isinstance(spec.get("places"), str)
+    }
 
 
 def validate_form_definition(definition: Any) -> dict:

@@ -3,6 +3,10 @@
 The result is JSON-native process data: decimals become numbers rounded to the field's places,
 dates and datetimes ISO strings (datetimes in UTC). Errors come back as `Invalid` with
 `{field_name: [messages]}` so a form can show each message next to its field.
+
+A decimal field whose places name a configured precision (`"places": "quantity"`) is not
+rounded: a value with more decimals than the caller says that precision has today
+(`places={"quantity": 0}`) is refused on its field, as the REST API refuses such a quote line.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import decimal
 import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -17,7 +22,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from core.errors import Invalid
-from forms.definitions import TEXT_TYPES
+from forms.definitions import MAX_PLACES, TEXT_TYPES, named_places
 
 REQUIRED = "This field is required."
 BLANK_IS_TEXT = {"text", "long_text"}  # a blank input is "" here; for every other type, no value
@@ -52,6 +57,43 @@ class WholeNumber(fields.Integer):
         return super()._validated(value)
 
 
+def decimal_places(value: decimal.Decimal) -> int:
+    """Decimals a number really has: 2.50 has one, 100 none."""
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def places_message(name: str, places: int) -> str:
+    """Why a value has too many decimals for the configured precision `name`.
+
+    Stable English sentences, the REST API's for quote and order lines (the browser translates
+    them: web/ui/validation_messages.py)."""
+    if places == 0:
+        return "Enter a whole number."
+    noun = "a quantity" if name == "quantity" else "an amount"
+    return f"Enter {noun} with at most {places} decimal places."
+
+
+class ConfiguredPlaces(fields.Decimal):
+    """A number with at most `limit` decimals (trailing zeros do not count), kept with exactly
+    that many; more is refused with `message`, never rounded away. `limit` None: not checked
+    (a default checked when the form is uploaded, before anyone knows the setting)."""
+
+    def __init__(self, limit: int | None, message: str, **kwargs):
+        super().__init__(places=None, allow_nan=False, **kwargs)
+        self.limit = limit
+        self.message = message
+
+    def _format_num(self, value):
+        number = super()._format_num(value)
+        if self.limit is None or not number.is_finite():
+            return number
+        if decimal_places(number) > self.limit:
+            raise ValidationError(self.message)
+        # Too many digits to quantize raises InvalidOperation: "Enter a number.", as for others.
+        return number.quantize(decimal.Decimal(1).scaleb(-self.limit))
+
+
 class IsoDate(fields.Date):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, date) and not isinstance(value, datetime):
@@ -73,7 +115,7 @@ def _messages(**extra: str) -> dict[str, str]:
     return {"required": REQUIRED, "null": REQUIRED, **extra}
 
 
-def _marshmallow_field(spec: dict) -> fields.Field:
+def _marshmallow_field(spec: dict, configured: dict[str, int | None]) -> fields.Field:
     kind = spec["type"]
     required = bool(spec.get("required"))
     options: dict[str, Any] = {
@@ -119,8 +161,17 @@ def _marshmallow_field(spec: dict) -> fields.Field:
             return WholeNumber(
                 validate=checks, **_with_messages(options, invalid="Enter a whole number.")
             )
+        places = spec.get("places", 2)
+        if isinstance(places, str):
+            limit = configured[places]
+            return ConfiguredPlaces(
+                limit,
+                places_message(places, limit or 0),
+                validate=checks,
+                **_with_messages(options, invalid="Enter a number.", special="Enter a number."),
+            )
         return fields.Decimal(
-            places=spec.get("places", 2),
+            places=places,
             rounding=decimal.ROUND_HALF_UP,
             allow_nan=False,
             validate=checks,
@@ -194,18 +245,38 @@ def _range_error(spec: dict) -> str:
 
 
 @lru_cache(maxsize=512)
-def _schema_for(canonical: str) -> Schema:
+def _schema_for(canonical: str, configured: tuple[tuple[str, int | None], ...]) -> Schema:
     definition = json.loads(canonical)
     declared = {
-        spec["name"]: _marshmallow_field(spec)
+        spec["name"]: _marshmallow_field(spec, dict(configured))
         for spec in definition["fields"]
         if not spec.get("readonly")
     }
     return Schema.from_dict(declared, name="FormSubmission")(unknown=RAISE)
 
 
-def _schema(definition: dict) -> Schema:
-    return _schema_for(json.dumps(definition, sort_keys=True, ensure_ascii=False, default=str))
+def _schema(definition: dict, configured: tuple[tuple[str, int | None], ...]) -> Schema:
+    canonical = json.dumps(definition, sort_keys=True, ensure_ascii=False, default=str)
+    return _schema_for(canonical, configured)
+
+
+def _configured(
+    definition: dict, places: Mapping[str, int] | None
+) -> tuple[tuple[str, int | None], ...]:
+    """The places of each precision the form names, as the caller gave them (sorted pairs)."""
+    names = named_places(definition)
+    if not names:
+        return ()
+    given = places or {}
+    for name in sorted(names):
+        value = given.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PLACES:
+            # A caller's mistake, not the user's: the form cannot be checked without it.
+            raise ValueError(
+                f"The form has decimal fields with the configured '{name}' places: "
+                f"load_submission needs places={{'{name}': 0..{MAX_PLACES}}}, got {value!r}."
+            )
+    return tuple(sorted((name, given[name]) for name in names))
 
 
 def _prepared(definition: dict, data: dict) -> dict:
@@ -222,8 +293,27 @@ def _prepared(definition: dict, data: dict) -> dict:
     return prepared
 
 
-def load_submission(definition: dict, data: Any, partial: bool = False) -> dict:
-    """The cleaned, JSON-native values, or `Invalid` with `{field: [messages]}`."""
+def load_submission(
+    definition: dict,
+    data: Any,
+    partial: bool = False,
+    places: Mapping[str, int] | None = None,
+) -> dict:
+    """The cleaned, JSON-native values, or `Invalid` with `{field: [messages]}`.
+
+    `places` says what each configured precision the form names stands for now, e.g.
+    `{"quantity": 0, "money": 2}`; it is needed only when the form names one (see
+    `forms.definitions.named_places`), and a ValueError when such a form comes without it.
+    """
+    return _load(definition, data, partial, _configured(definition, places))
+
+
+def _load(
+    definition: dict,
+    data: Any,
+    partial: bool,
+    configured: tuple[tuple[str, int | None], ...],
+) -> dict:
     if not isinstance(data, dict):
         raise Invalid("The form data must be an object.", details={"data": ["Must be an object."]})
     readonly = {spec["name"] for spec in definition["fields"] if spec.get("readonly")}
@@ -231,7 +321,7 @@ def load_submission(definition: dict, data: Any, partial: bool = False) -> dict:
         name: ["This field is read-only."] for name in data if name in readonly
     }
     try:
-        loaded = _schema(definition).load(
+        loaded = _schema(definition, configured).load(
             {k: v for k, v in _prepared(definition, data).items() if k not in readonly},
             partial=partial,
         )
@@ -268,10 +358,13 @@ def _json_native(value: Any) -> Any:
 
 
 def field_errors(spec: dict, value: Any) -> list[str]:
-    """Messages for one value of one field (empty when it is fine); used for defaults."""
+    """Messages for one value of one field (empty when it is fine); used for defaults.
+
+    Configured places are not checked here: the setting may change before the form is used."""
     definition = {"fields": [{**spec, "readonly": False}]}
+    unchecked = tuple((name, None) for name in sorted(named_places(definition)))
     try:
-        load_submission(definition, {spec["name"]: value})
+        _load(definition, {spec["name"]: value}, False, unchecked)
     except Invalid as exc:
         return [m for messages in exc.details.values() for m in messages]
     return []

@@ -1,6 +1,7 @@
 """The form editor's rows <-> a form definition (the `.json` a task form is deployed as).
 
-The editor shows what a designer changes most: name, type, labels zh/en, required, choices.
+The editor shows what a designer changes most: name, type, labels zh/en, required, choices,
+and a decimal field's places (a number, or a configured precision: "quantity", "money").
 Everything else a field already has (help, limits, defaults...) is kept as it was, so editing
 a label never loses a rule written in the JSON.
 """
@@ -9,9 +10,11 @@ from __future__ import annotations
 
 import json
 
-from forms.definitions import CHOICE_TYPES
+from forms.definitions import CHOICE_TYPES, MAX_PLACES, NAMED_PLACES
 
 EXTRA_ROWS = 2  # empty rows offered for new fields
+# The places a decimal field may take, as the editor offers them ("" : the default, 2).
+PLACES_CHOICES = ("", *(str(n) for n in range(MAX_PLACES + 1)), *NAMED_PLACES)
 
 
 def rows_of(definition: dict) -> list[dict]:
@@ -26,10 +29,11 @@ def rows_of(definition: dict) -> list[dict]:
                 "label_en": label.get("en", "") if isinstance(label, dict) else str(label),
                 "required": bool(field.get("required")),
                 "choices": choices_text(field.get("choices") or []),
+                "places": str(field.get("places", "")) if field.get("type") == "decimal" else "",
             }
         )
     empty = {"name": "", "type": "text", "label_zh": "", "label_en": "", "required": False}
-    return rows + [dict(empty, choices="") for _ in range(EXTRA_ROWS)]
+    return rows + [dict(empty, choices="", places="") for _ in range(EXTRA_ROWS)]
 
 
 def choices_text(choices: list[dict]) -> str:
@@ -81,8 +85,20 @@ def definition_from_form(form, original: dict) -> dict:
             field["choices"] = _choices(form.get(prefix + "choices", ""))
         else:
             field.pop("choices", None)
+        if kind != "decimal":
+            field.pop("places", None)
+        elif prefix + "places" in form:  # an editor without the column keeps what the JSON says
+            _set_places(field, form.get(prefix + "places", "").strip())
         fields.append(field)
     return {**original, "fields": fields}
+
+
+def _set_places(field: dict, text: str) -> None:
+    """A number as a number, a name as it is (anything else is left to the check to refuse)."""
+    if not text:
+        field.pop("places", None)  # the default
+    else:
+        field["places"] = int(text) if text.isdigit() else text
 
 
 def form_file(definition: dict) -> tuple[str, bytes]:

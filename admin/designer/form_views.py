@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from admin.designer.access import designer_required
-from admin.designer.form_editor import definition_from_form, form_file, rows_of
+from admin.designer.form_editor import PLACES_CHOICES, definition_from_form, form_file, rows_of
 from admin.designer.modeler_views import files_with_diagram
 from admin.designer.upload_views import deployed_message
 from admin.designer.uploads import check_files, deploy
 from core.errors import NotFound
 from engine import definitions as svc
+from engine.form_places import current_places
 from engine.models import ProcessDefinition
 from engine.parsing import UploadedFile
 from forms.definitions import FIELD_TYPES
@@ -73,4 +74,6 @@ def _page(base, form, rows, outcome):
         rows=rows,
         outcome=outcome,
         field_types=FIELD_TYPES,
+        places_choices=PLACES_CHOICES,
+        configured_places=current_places(db()),
     )

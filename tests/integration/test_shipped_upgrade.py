@@ -1,6 +1,7 @@
 """`weft db upgrade` and the shipped processes/ folder: a changed shipped file becomes the next
 version of its process (running instances stay on theirs), an unchanged one changes nothing,
-and a designer's own current version is never replaced by a release."""
+and a designer's own current version — or own decision table — is never replaced by a release.
+The SLA table of issue 6 (clock-hour figures restated as working hours) is such a change."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from engine.definitions import current_definition, deploy_files
-from engine.models import ProcessDefinition
+from engine.models import DecisionFile, ProcessDefinition
 from engine.parsing import UploadedFile
 from engine.shipped import deploy_shipped
 from tests.conftest import PROCESSES
@@ -82,3 +83,89 @@ def test_a_designers_current_version_is_left_alone(session, tmp_path, make_user,
         assert deploy_shipped(session, release(tmp_path, "second", changed), LIMIT) == []
     assert versions(session) == [(1, False, None), (2, True, designer.id)]
     assert "version 2 uploaded by a designer is current" in caplog.text
+
+
+# --- the SLA decision: clock-hour figures of old, working-hour figures now -----------------
+
+OLD_SLA = {"urgent": 4, "high": 24, "normal": 72, "low": 168, "other": 72}
+NEW_SLA = {"urgent": 4, "high": 9, "normal": 27, "low": 45, "other": 27}
+
+
+def sla_dmn(figures: dict[str, int]) -> str:
+    """The shipped service_sla.dmn with the given hours per rule (`rule_<name>_hours`)."""
+    text = (PROCESSES / "service" / "service_sla.dmn").read_text(encoding="utf-8")
+    for rule, hours in figures.items():
+        shipped_hours = NEW_SLA[rule]
+        entry = f'<outputEntry id="rule_{rule}_hours"><text>{{}}</text>'
+        assert entry.format(shipped_hours) in text
+        text = text.replace(entry.format(shipped_hours), entry.format(hours))
+    return text
+
+
+def sla_release(tmp_path: Path, name: str, figures: dict[str, int]) -> Path:
+    root = release(tmp_path, name, (PROCESSES / "service" / "service.bpmn").read_text("utf-8"))
+    (root / "service" / "service_sla.dmn").write_text(sla_dmn(figures), encoding="utf-8")
+    return root
+
+
+def sla_figures(dmn: str) -> dict[str, int]:
+    return {
+        rule: int(dmn.split(f'id="rule_{rule}_hours"><text>')[1].split("<")[0]) for rule in NEW_SLA
+    }
+
+
+def sla_of_version(session, version: int) -> dict[str, int]:
+    """The SLA hours of the service process's `version`, from the decision it was built with."""
+    source_files = session.scalar(
+        select(ProcessDefinition.source_files).where(
+            ProcessDefinition.key == "service", ProcessDefinition.version == version
+        )
+    )
+    return sla_figures(source_files["service_sla.dmn"])
+
+
+def decision_versions(session) -> list[tuple[int, int | None]]:
+    rows = session.execute(
+        select(DecisionFile.version, DecisionFile.deployed_by_id)
+        .where(DecisionFile.filename == "service_sla.dmn")
+        .order_by(DecisionFile.version)
+    )
+    return [tuple(row) for row in rows]
+
+
+def test_the_working_hour_sla_figures_reach_an_installation_that_has_the_old_ones(
+    session, tmp_path
+):
+    # An installation upgraded before issue 6 runs the clock-hour table (normal 72 h ...).
+    deploy_shipped(session, sla_release(tmp_path, "older", OLD_SLA), LIMIT)
+    assert versions(session) == [(1, True, None)]
+    # This release changes only the decision: the service process gets its next version,
+    # whose decision is the working-hours table; version 1 keeps the old one for its instances.
+    newer = sla_release(tmp_path, "newer", NEW_SLA)  # the service folder as shipped now
+    created = [d for r in deploy_shipped(session, newer, LIMIT) for d in r.created]
+    assert [(d.key, d.version) for d in created] == [("service", 2)]
+    assert versions(session) == [(1, False, None), (2, True, None)]
+    assert sla_of_version(session, 1) == OLD_SLA
+    assert sla_of_version(session, 2) == NEW_SLA
+    assert decision_versions(session) == [(1, None), (2, None)]
+    assert deploy_shipped(session, newer, LIMIT) == []
+
+
+def test_a_designers_own_sla_table_outlives_the_release(session, tmp_path, make_user, caplog):
+    deploy_shipped(session, sla_release(tmp_path, "older", OLD_SLA), LIMIT)
+    designer = make_user("process_designer")
+    own = {**OLD_SLA, "normal": 48}
+    deploy_files(session, [UploadedFile("service_sla.dmn", sla_dmn(own).encode())], designer, LIMIT)
+    assert versions(session) == [(1, False, None), (2, True, designer.id)]
+
+    with caplog.at_level(logging.INFO, logger="engine.shipped"):
+        assert deploy_shipped(session, sla_release(tmp_path, "newer", NEW_SLA), LIMIT) == []
+    assert "service_sla.dmn changed, but version 2 uploaded by a designer" in caplog.text
+    assert versions(session) == [(1, False, None), (2, True, designer.id)]
+    # The release's table is not stored over the designer's: a later upload of the BPMN alone
+    # still calls the designer's hours.
+    assert decision_versions(session) == [(1, None), (2, designer.id)]
+    renamed = service_bpmn(session).replace("售后服务 After-sales service", "售后服务（华东版）", 1)
+    deploy_files(session, [UploadedFile("service.bpmn", renamed.encode())], designer, LIMIT)
+    assert versions(session)[-1] == (3, True, designer.id)
+    assert sla_of_version(session, 3) == own

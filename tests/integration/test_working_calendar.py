@@ -30,6 +30,11 @@ def china(*args: int) -> datetime:
         (china(2026, 9, 30, 17), 8, china(2026, 10, 8, 16)),
         # ... and with 26 hours the deadline reaches the make-up Saturday, 10 October.
         (china(2026, 9, 30, 17), 26, china(2026, 10, 10, 16)),
+        # One working day (9 h, the high-priority SLA) from Friday 17:00 is Monday 17:00; over
+        # National Day 2025 it ends on the make-up Sunday, over the Golden Week 2026 on the 8th.
+        (china(2026, 11, 27, 17), 9, china(2026, 11, 30, 17)),
+        (china(2025, 9, 26, 17), 9, china(2025, 9, 28, 17)),
+        (china(2026, 9, 30, 17), 9, china(2026, 10, 8, 17)),
         # Before work begins, counting starts at 09:00; a day used up exactly ends at 18:00.
         (china(2026, 12, 1, 7, 30), 9, china(2026, 12, 1, 18)),
         # After work, counting starts the next working morning.
@@ -85,14 +90,25 @@ def test_an_administrators_change_applies_to_the_next_computation(api_as, sessio
     assert add_working_hours(session, national_day_eve, 8) == china(2026, 10, 1, 16)
 
 
-def test_a_service_request_without_a_deadline_gets_working_hours_from_its_priority(company, api_as):
+@pytest.mark.parametrize(
+    ("priority", "due"),
+    [
+        # Counting starts Monday 30 November 09:00 (China), not on Friday night or Saturday.
+        ("urgent", "2026-11-30T05:00:00+00:00"),  # 4 working hours: Monday 13:00
+        ("high", "2026-11-30T10:00:00+00:00"),  # 9, one working day: Monday 18:00
+        ("normal", "2026-12-02T10:00:00+00:00"),  # 27, three working days: Wednesday 18:00
+        ("low", "2026-12-04T10:00:00+00:00"),  # 45, five working days: Friday 18:00
+    ],
+)
+def test_a_service_request_without_a_deadline_gets_working_hours_from_its_priority(
+    company, priority, due
+):
     customer = company.sales_a1.post("/api/v1/customers", json={"name": "杭州丝绸"}).get_json()
     friday_evening = datetime(2026, 11, 27, 12, tzinfo=UTC)  # 20:00 in China
     with clock.frozen_at(friday_evening):
         response = company.service_a1.post(
             "/api/v1/service-requests",
-            json={"customer_id": customer["id"], "subject": "色差", "priority": "urgent"},
+            json={"customer_id": customer["id"], "subject": "色差", "priority": priority},
         )
     assert response.status_code == 201, response.get_json()
-    # Urgent: 4 working hours, from Monday 09:00 (China) — not 4 hours into Saturday night.
-    assert response.get_json()["sla_due_at"] == "2026-11-30T05:00:00+00:00"
+    assert response.get_json()["sla_due_at"] == due

@@ -46,6 +46,24 @@ def test_an_urgent_request_on_friday_evening_is_due_on_monday_not_saturday(desk)
     assert desk.task(desk.manager_a, body["id"], SUPERVISE)
 
 
+def test_each_priority_is_due_whole_working_days_after_friday_evening(desk):
+    # Assigned Friday 27 November 17:00 in China: one working hour is left that day, so a
+    # promise of N working days (9 working hours each) ends at 17:00 N working days later.
+    expected = {
+        "urgent": "2026-11-30T04:00:00+00:00",  # 4 h: 1 on Friday, 3 on Monday → 12:00
+        "high": "2026-11-30T09:00:00+00:00",  # 9 h, one day: 1 + 8 → Monday 17:00
+        "normal": "2026-12-02T09:00:00+00:00",  # 27 h, three days: 1 + 9 + 9 + 8 → Wed 17:00
+        "low": "2026-12-04T09:00:00+00:00",  # 45 h, five days: 1 + 4 × 9 + 8 → Fri 4 Dec 17:00
+    }
+    due = {}
+    for priority in expected:
+        with clock.frozen_at(at(FRIDAY_5PM)):
+            body = desk.start(desk.new_request(priority=priority))
+        assert body["status"] == "running", body["incidents"]
+        due[priority] = body["data"]["sla_due_at"]
+    assert due == expected
+
+
 def test_national_day_and_its_make_up_saturday_at_assignment_and_at_reopening(desk):
     # Wednesday 30 September 2026, 17:00 in China: the Golden Week (1–7 Oct) follows.
     with clock.frozen_at(at("2026-09-30T09:00:00Z")):
@@ -80,6 +98,19 @@ def test_a_calendar_change_applies_to_the_next_request(desk):
     assert after["data"]["sla_due_at"] == "2026-11-28T04:00:00+00:00"  # Saturday, 12:00
     assert desk.instance(before["id"])["data"]["sla_due_at"] == "2026-11-30T04:00:00+00:00"
     assert desk.tick("2026-11-28T04:01:00Z") == [after["id"]]
+
+
+def test_a_shorter_working_day_keeps_the_hours_not_the_days(desk):
+    changed = desk.admin.patch(
+        "/api/v1/admin/settings", json={"calendar.work_hours": {"start": "08:30", "end": "17:00"}}
+    )
+    assert changed.status_code == 200, changed.get_json()
+    # High: 9 working hours from Tuesday 1 December 10:00 in China — 7 to Tuesday's 17:00
+    # close, 2 from Wednesday 08:30: Wednesday 10:30, a day and half an hour of 8.5 hours.
+    with clock.frozen_at(at("2026-12-01T02:00:00Z")):
+        body = desk.start(desk.new_request(priority="high"))
+    assert body["data"]["sla_hours"] == 9
+    assert body["data"]["sla_due_at"] == "2026-12-02T02:30:00+00:00"
 
 
 def test_a_designer_may_promise_round_the_clock_hours_instead(desk):

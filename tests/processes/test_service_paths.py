@@ -44,10 +44,11 @@ def test_in_warranty_request_is_acknowledged_assigned_repaired_and_rated(desk):
     data = body["data"]
     assert data["warranty"]["in_warranty"] is True
     assert data["warranty"]["basis"] == "warranty_date"
-    # High priority: 24 working hours from assignment, from the service_sla decision: from
-    # Tuesday 10:00 (China time) 8 hours that day, 9 on Wednesday, 7 on Thursday.
-    assert data["sla_hours"] == 24
-    assert data["sla_due_at"] == "2026-12-03T08:00:00+00:00"
+    # High priority: 9 working hours (one working day) from assignment, from the service_sla
+    # decision: from Tuesday 10:00 (China time) 8 hours that day and 1 on Wednesday —
+    # Wednesday 2 December 10:00.
+    assert data["sla_hours"] == 9
+    assert data["sla_due_at"] == "2026-12-02T02:00:00+00:00"
 
     # Acknowledged on the customer's timeline.
     interaction = desk.record("interactions", data["acknowledgement"]["id"])
@@ -62,10 +63,10 @@ def test_in_warranty_request_is_acknowledged_assigned_repaired_and_rated(desk):
     assert agent in (desk.agent_a1, desk.agent_a2)
     stored = desk.record("service-requests", request["id"])
     assert stored["status"] == "assigned" and stored["assignee_id"] == agent.user.id
-    assert stored["sla_due_at"] == "2026-12-03T08:00:00+00:00"
+    assert stored["sla_due_at"] == "2026-12-02T02:00:00+00:00"
     diagnose = desk.task(agent, body["id"], DIAGNOSE)
     assert diagnose["assignee"] == agent.user.id
-    assert diagnose["due_at"] == "2026-12-03T08:00:00+00:00"
+    assert diagnose["due_at"] == "2026-12-02T02:00:00+00:00"
     assert desk.notifications(agent) == ["新服务工单 New service request: 面料起球 Fabric pilling"]
 
     # The diagnosis form shows the knowledge-base suggestion as data.
@@ -137,7 +138,10 @@ def test_out_of_warranty_product_is_replaced_and_its_defect_recorded(desk):
         "2025-03-10",
         "2026-03-10",
     )
-    assert body["data"]["sla_hours"] == 72  # normal priority
+    # Normal priority: 27 working hours, three working days — from Tuesday 10:00 in China,
+    # 8 + 9 + 9 to Thursday's close and 1 more: Friday 4 December 10:00.
+    assert body["data"]["sla_hours"] == 27
+    assert body["data"]["sla_due_at"] == "2026-12-04T02:00:00+00:00"
     agent = desk.agent_of(body)
     detail = agent.get(f"/api/v1/tasks/{desk.task(agent, body['id'], DIAGNOSE)['id']}").get_json()
     assert "已过保修期" in detail["data"]["warranty_summary"]

@@ -325,7 +325,7 @@ def test_a_valid_definition_gets_its_defaults():
         ),
         ([field("a", "text", choices=CHOICES)], "fields.0.choices", "Only choice fields"),
         ([field("a", "integer", places=2)], "fields.0.places", "Only decimal fields"),
-        ([field("a", "decimal", places=9)], "fields.0.places", "less than or equal to 8"),
+        ([field("a", "decimal", places=9)], "fields.0.places", "from 0 to 8"),
         ([field("a", "integer", min=5, max=1)], "fields.0.max", "max must not be below min"),
         (
             [field("a", "date", min="2026-02-01", max="2026-01-31")],

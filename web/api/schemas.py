@@ -155,6 +155,9 @@ class TaskPageSchema(Schema):
 
 class TaskDetailSchema(TaskSchema):
     form = fields.Dict(allow_none=True)
+    # The decimal places that the form's configured precisions ("places": "quantity") allow
+    # now, e.g. {"quantity": 0}; {} when the form names none.
+    form_places = fields.Dict(keys=fields.String(), values=fields.Integer())
     data = fields.Dict()
 
 

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from core.errors import Forbidden
 from engine import tasks as svc
+from engine.form_places import configured_places
 from web.api.schemas import (
     CompleteTaskRequest,
     TaskDetailSchema,
@@ -48,6 +49,7 @@ def get_task(task_id: str):
         raise Forbidden("This task is not yours to see.")
     # Transient attributes for the response schema; the row itself is not changed.
     task.form = svc.task_form(session, task)
+    task.form_places = configured_places(session, task.form)
     task.data = svc.task_data(session, task) if task.status == "open" else {}
     return task
 

@@ -3,11 +3,16 @@
 Validation is not done here: forms/submission.py checks the values (through
 engine.tasks.complete_task); this module only turns HTML form encoding into plain values,
 e.g. unchecked boxes into False and local date-times into UTC instants.
+
+Number inputs stay text inputs (a mistyped "一百" is kept and reported by the server, not
+dropped by the browser); their `step` and keyboard (`inputmode`) follow the field's places, a
+configured precision's (`"places": "quantity"`) as the caller resolved it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -33,6 +38,7 @@ class FieldView:
     choices: list[tuple[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     spec: dict = field(default_factory=dict)
+    step: str | None = None  # number inputs: "1", "0.01"... (None: not known)
 
     def selected(self, choice_value: str) -> bool:
         if isinstance(self.value, list):
@@ -59,13 +65,31 @@ def _shown(spec: dict, value: object) -> object:
     return value
 
 
+def step_of(spec: dict, places: Mapping[str, int] | None = None) -> str | None:
+    """The step of a number input: "1" for whole numbers, "0.01" for two places...; for a
+    configured precision, from `places` ({"quantity": 0}); None when unknown or not a number."""
+    if spec["type"] == "integer":
+        return "1"
+    if spec["type"] != "decimal":
+        return None
+    count = spec.get("places", 2)
+    if isinstance(count, str):
+        count = (places or {}).get(count)
+    if count is None:
+        return None
+    return "1" if count == 0 else "0." + "0" * (count - 1) + "1"
+
+
 def field_views(
     definition: dict,
     data: dict,
     posted: MultiDict | None = None,
     errors: dict[str, list[str]] | None = None,
+    places: Mapping[str, int] | None = None,
 ) -> list[FieldView]:
-    """The inputs to draw: stored data (or defaults) at first, the user's input after an error."""
+    """The inputs to draw: stored data (or defaults) at first, the user's input after an error.
+
+    `places`: what the form's configured precisions stand for now (engine.form_places)."""
     views = []
     for spec in definition["fields"]:
         name = spec["name"]
@@ -93,6 +117,7 @@ def field_views(
                 ],
                 errors=[translated(m) for m in (errors or {}).get(name, [])],
                 spec=spec,
+                step=step_of(spec, places),
             )
         )
     return views

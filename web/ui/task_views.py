@@ -13,6 +13,7 @@ from crm_domain.record_service import find_visible
 from crm_domain.roles import Role
 from crm_domain.users import User
 from engine import tasks as task_service
+from engine.form_places import configured_places
 from engine.models import HumanTask
 from engine.serialization import definition_forms
 from web.request_session import db
@@ -86,7 +87,8 @@ def _render(task: HumanTask, posted=None, errors=None, notice: str | None = None
     session, user = db(), signed_in_user()
     form = task_service.task_form(session, task)
     data = task_service.task_data(session, task) if task.status == "open" else {}
-    fields = field_views(form, data, posted, errors) if form else []
+    places = configured_places(session, form)
+    fields = field_views(form, data, posted, errors, places) if form else []
     form_names = {f["name"] for f in form["fields"]} if form else set()
     labels = {**_computed_labels(), **field_labels(definition_forms(task.instance.definition))}
     context_data = [

@@ -35,6 +35,7 @@ _PATTERNS = [
     (re.compile(r"^Enter a value of at least (\S+)\.$"), "at_least"),
     (re.compile(r"^Enter a value of at most (\S+)\.$"), "at_most"),
     (re.compile(r"^Enter a quantity with at most (\d+) decimal places\.$"), "quantity_places"),
+    (re.compile(r"^Enter an amount with at most (\d+) decimal places\.$"), "money_places"),
 ]
 
 
@@ -49,6 +50,8 @@ def _rebuilt(kind: str, groups: tuple[str, ...]) -> str:
         return _("Enter a value of at least %(low)s.", low=groups[0])
     if kind == "quantity_places":
         return _("Enter a quantity with at most %(n)s decimal places.", n=groups[0])
+    if kind == "money_places":
+        return _("Enter an amount with at most %(n)s decimal places.", n=groups[0])
     return _("Enter a value of at most %(high)s.", high=groups[0])
 
 
