@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, update
-from sqlalchemy.orm import Session, make_transient_to_detached, object_session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import clock
@@ -239,16 +239,6 @@ def save(session: Session, loaded: LoadedInstance, incident: Incidental | None =
 
 
 _instance_table = ProcessInstance.__table__
-_INSERT_INSTANCE = _instance_table.insert()
-_NEW_INSTANCE_COLUMNS = (
-    "definition_id",
-    "process_key",
-    "definition_version",
-    "subject_type",
-    "subject_id",
-    "started_by_id",
-    "started_at",
-)
 _INSERT_HUMAN_TASKS = HumanTask.__table__.insert()
 _INSERT_EVENTS = InstanceEvent.__table__.insert()
 # The SET clause comes from the parameters' column names; the WHERE is the compare-and-swap.
@@ -280,17 +270,14 @@ def _write_instance(session: Session, loaded: LoadedInstance, status: str) -> No
         "ended_at": now if status in ("completed", "cancelled") else None,
     }
     if loaded.is_new:
-        # Nobody else can know this row yet: a plain insert, no compare-and-swap needed. A Core
-        # insert, then the object joins the session as if loaded: the caller gets a normal
-        # persistent row without the unit of work's cost.
-        columns = {name: getattr(row, name) for name in _NEW_INSTANCE_COLUMNS}
-        columns.update(values, revision=1)
-        result = session.execute(_INSERT_INSTANCE, columns)
-        for name, value in columns.items():
+        # Nobody else can know this row yet: a plain insert, no compare-and-swap needed. Through
+        # the unit of work on purpose: a rollback (a savepoint around a reminder or a start rule)
+        # then takes the object out of the session with the row, which a Core insert would not.
+        for name, value in values.items():
             setattr(row, name, value)
-        row.id = result.inserted_primary_key[0]
-        make_transient_to_detached(row)
+        row.revision = 1
         session.add(row)
+        session.flush()
         loaded.is_new = False
         return
     expected = row.revision

@@ -1,0 +1,33 @@
+"""Starting instances inside transactions that may roll back (start rules, message starts and
+imports run each start in a savepoint): a rolled-back start leaves nothing behind, and the
+next start in the same session works even when the database hands out the same id again."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from engine.instances import start_instance
+from engine.models import HumanTask, ProcessInstance
+from tests.support import designer as quote
+
+
+def test_a_start_rolled_back_in_a_savepoint_leaves_the_session_usable(session, make_user):
+    quote.deploy_version(session)
+    seller = make_user("salesperson")
+    session.commit()
+
+    savepoint = session.begin_nested()
+    lost = start_instance(session, seller, quote.KEY)
+    lost_id = lost.id
+    savepoint.rollback()
+
+    kept = start_instance(session, seller, quote.KEY, data={"customer_name": "苏州锦华"})
+    session.commit()
+
+    assert kept.status == "running"
+    assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
+    stored = session.get(ProcessInstance, kept.id)
+    assert stored is kept and stored.data["customer_name"] == "苏州锦华"
+    tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == kept.id)).all()
+    assert [t.bpmn_id for t in tasks] == ["prepare_quote"]
+    assert session.get(ProcessInstance, lost_id) in (None, kept)
