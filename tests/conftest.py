@@ -23,6 +23,10 @@ from web import models_registry  # noqa: F401
 from web.app import create_app
 from web.database import upgrade
 
+# Cheap argon2 parameters for the thousands of users the suite makes (core/security.py); one
+# test checks what production uses.
+os.environ.setdefault("WEFT_PASSWORD_PROFILE", "cheapest")
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PROCESSES = PROJECT_ROOT / "processes"
 TEST_SECRET = "weft-test-secret"
