@@ -20,7 +20,8 @@ from crm_domain.interactions import CHANNELS, Interaction
 from crm_domain.orders import OrderLine, Payment, Receivable, SalesOrder
 from crm_domain.org import OrgUnit, create_org_unit
 from crm_domain.products import Product
-from crm_domain.service import ServiceRequest
+from crm_domain.service import SLA_HOURS, ServiceRequest
+from crm_domain.settings import working_calendar
 from crm_domain.users import User, create_user
 
 DEMO_PASSWORD = "weft-demo-2026"
@@ -270,6 +271,7 @@ def _orders_and_service(session: Session, users: list[User], rng: random.Random)
         select(Customer.id, Customer.owner_id, Customer.org_unit_id, Customer.lifecycle_stage)
     ).all()
     counts = {"orders": 0, "payments": 0, "service_requests": 0}
+    calendar = working_calendar(session)  # deadlines as the service desk counts them
     for customer_id, owner_id, unit_id, stage in customers:
         common = {"owner_id": owner_id, "org_unit_id": unit_id, "created_by_id": owner_id}
         orders = {"active": 6, "dormant": 2, "lost": 1}.get(stage, 0)
@@ -287,8 +289,7 @@ def _orders_and_service(session: Session, users: list[User], rng: random.Random)
                     channel=rng.choice(["phone", "email", "visit", "web", "im"]),
                     product_id=rng.choice(products).id,
                     priority=priority,
-                    sla_due_at=opened
-                    + timedelta(hours={"urgent": 8, "high": 24}.get(priority, 72)),
+                    sla_due_at=calendar.add_working_hours(opened, SLA_HOURS[priority]),
                     status="closed" if resolved else "in_progress",
                     assignee_id=agent.id,
                     subject=subject,
