@@ -15,7 +15,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from core.errors import Invalid
-from crm_domain import service
+from crm_domain import service, service_desk
 from crm_domain.knowledge_search import articles_for_request
 from crm_domain.record_service import create_record, get_record, to_dict, update_record
 from crm_domain.settings import add_working_hours
@@ -73,7 +73,7 @@ def check_warranty_operation(ctx: OperationContext, params: dict[str, Any]) -> d
     核实产品是否在保修期内（合同/保修日期，或购买日期加保修月数）。"""
     request = _request(ctx, params["service_request_id"])
     on_date = params["on_date"] or ctx.now().astimezone(CHINA).date()
-    return service.warranty_status(ctx.session, request, on_date, params["purchase_date"])
+    return service_desk.warranty_status(ctx.session, request, on_date, params["purchase_date"])
 
 
 class AssignAgentParams(Schema):
@@ -108,8 +108,8 @@ def assign_agent_operation(ctx: OperationContext, params: dict[str, Any]) -> dic
     service team first) and set its SLA deadline: sla_hours working hours from now.
     将工单分派给本分公司（优先产品服务组）负荷最少的服务专员，并按工作时间设定服务时限。"""
     request = _request(ctx, params["service_request_id"], "update")
-    candidates = service.agent_candidates(ctx.session, request)
-    chosen = service.least_loaded_agent(ctx.session, candidates, request.id)
+    candidates = service_desk.agent_candidates(ctx.session, request)
+    chosen = service_desk.least_loaded_agent(ctx.session, candidates, request.id)
     if chosen is None:
         raise Invalid(
             "Nobody can take this service request: no active user holds the service_agent "
@@ -252,7 +252,7 @@ def escalate_request_operation(ctx: OperationContext, params: dict[str, Any]) ->
     name its supervisor — the nearest holder of the role at or above the request's unit.
     超时升级：提高优先级一级，并找到上级主管。"""
     request = _request(ctx, params["service_request_id"], "update")
-    supervisor = service.supervisor_of(ctx.session, request, params["role"])
+    supervisor = service_desk.supervisor_of(ctx.session, request, params["role"])
     if supervisor is None:
         raise Invalid(
             f"Nobody supervises this service request: no active user holds the "
@@ -265,7 +265,7 @@ def escalate_request_operation(ctx: OperationContext, params: dict[str, Any]) ->
         ctx,
         request,
         {
-            "priority": service.ESCALATED_PRIORITY[previous],
+            "priority": service_desk.ESCALATED_PRIORITY[previous],
             "sla_due_at": request.sla_due_at.isoformat(),
         },
     )

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from crm_domain.service import ESCALATED_PRIORITY, add_months, warranty_status
+from crm_domain.service_desk import ESCALATED_PRIORITY, add_months, warranty_status
 from tests.processes.service_support import service_desk
 
 
