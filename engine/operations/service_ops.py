@@ -83,15 +83,17 @@ class AssignAgentParams(Schema):
         strict=False,
         validate=validate.Range(min=1, max=MAX_SLA_HOURS),
         metadata={
-            "description": "Working hours from now until the request must be resolved (e.g. "
-            "from the service_sla decision for the request's priority): only the working "
-            "hours of working days count (settings calendar.*)."
+            "description": "Hours from now until the request must be resolved (e.g. from the "
+            "service_sla decision for the request's priority); working hours when "
+            "working_hours is true."
         },
     )
     working_hours = fields.Boolean(
-        load_default=True,
+        load_default=False,
         metadata={
-            "description": "false: count sla_hours round the clock instead (a 24/7 promise)."
+            "description": "true: count only the working hours of working days (settings "
+            "calendar.*), as the shipped service process does; false or absent: round the "
+            "clock, as process versions written before the working calendar expect."
         },
     )
 
@@ -105,7 +107,7 @@ class AssignAgentParams(Schema):
 )
 def assign_agent_operation(ctx: OperationContext, params: dict[str, Any]) -> dict:
     """Assign the request to the least-loaded service agent of its branch (the product's
-    service team first) and set its SLA deadline: sla_hours working hours from now.
+    service team first) and set its SLA deadline: sla_hours from now (working hours when asked).
     将工单分派给本分公司（优先产品服务组）负荷最少的服务专员，并按工作时间设定服务时限。"""
     request = _request(ctx, params["service_request_id"], "update")
     candidates = service_desk.agent_candidates(ctx.session, request)

@@ -113,7 +113,9 @@ def test_a_shorter_working_day_keeps_the_hours_not_the_days(desk):
     assert body["data"]["sla_due_at"] == "2026-12-02T02:30:00+00:00"
 
 
-def test_a_designer_may_promise_round_the_clock_hours_instead(desk):
+def test_without_working_hours_the_operation_counts_round_the_clock(desk):
+    """A process that does not ask for working hours (a 24/7 promise, or a version written
+    before the working calendar) keeps clock hours; the shipped process asks for them."""
     request = desk.new_request(priority="urgent")
     process = linear_process(
         "support_24_7",
@@ -123,7 +125,6 @@ def test_a_designer_may_promise_round_the_clock_hours_instead(desk):
             "assignment",
             service_request_id=str(request["id"]),
             sla_hours="4",
-            working_hours="False",
         ),
     )
     assert desk.admin.upload(("support_24_7.bpmn", process)).status_code == 201
