@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import Flask, abort, jsonify, send_from_directory
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.routing import IntegerConverter
 
 from core.config import PROJECT_ROOT, Settings
 from core.db import make_engine, make_session_factory
@@ -15,6 +16,15 @@ from web.request_session import init_request_session
 from web.ui import init_ui
 
 VENDOR_PACKAGES = {"swagger-ui-dist", "htmx.org", "@picocss", "bpmn-js", "chart.js"}
+
+
+class RecordIdConverter(IntegerConverter):
+    """`<int:...>` in every URL: an id beyond what the databases' integer keys hold cannot name
+    a record, so the URL matches nothing (404) instead of reaching the database (500)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 @dataclass
@@ -34,6 +44,7 @@ def create_app(
         session_factory = make_session_factory(engine)
 
     app = Flask(__name__)
+    app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     app.config.update(
         SECRET_KEY=settings.secret_key,
         # Room for a few upload files; each file's own cap is checked by the parser.
