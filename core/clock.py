@@ -5,14 +5,23 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 _frozen: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("weft_now", default=None)
+
+
+# The business calendar: due dates and "today" are China Standard Time (UTC+8, no DST).
+BUSINESS_TZ = timezone(timedelta(hours=8), "CST")
 
 
 def now() -> datetime:
     """The current instant, timezone-aware UTC."""
     return _frozen.get() or datetime.now(UTC)
+
+
+def business_today() -> date:
+    """Today's date on the business calendar (China), from the injectable clock."""
+    return now().astimezone(BUSINESS_TZ).date()
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
 from core.db import Base, JsonType, UtcDateTime
+from core.digits import is_digits
 from crm_domain.audit import plain
 
 # Columns never copied into the log: a password hash or a signing secret must not leak to
@@ -136,7 +137,7 @@ def search_admin_changes(session: Session, query: AuditQuery) -> tuple[list[Admi
         by_name = AdminChange.actor_name == query.actor
         conditions.append(
             or_(by_name, AdminChange.actor_id == int(query.actor))
-            if query.actor.isdigit()
+            if is_digits(query.actor)
             else by_name
         )
     if query.kind:

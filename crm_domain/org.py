@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
 from core.db import Base, UtcDateTime
+from core.digits import is_digits
 from core.errors import Invalid, NotFound
 from crm_domain.admin_audit import record_admin_change, snapshot
 
@@ -142,7 +143,7 @@ def list_org_units(session: Session) -> list[OrgUnit]:
 
 def find_org_unit(session: Session, id_or_name: str) -> OrgUnit:
     """A unit by id ("12") or by its exact name ("苏州办事处"); names must be unambiguous."""
-    if id_or_name.isdigit():
+    if is_digits(id_or_name):
         return get_org_unit(session, int(id_or_name))
     matches = list(session.scalars(select(OrgUnit).where(OrgUnit.name == id_or_name).limit(2)))
     if len(matches) != 1:

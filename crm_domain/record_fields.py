@@ -3,7 +3,6 @@ collections, so that ids, amounts, percentages and choices are checked alike eve
 
 from __future__ import annotations
 
-from datetime import date, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from marshmallow import fields, validate
@@ -89,10 +88,6 @@ def period_code(**kwargs) -> fields.String:
     )
 
 
-# The business calendar: due dates and "today" are China Standard Time (UTC+8, no DST).
-BUSINESS_TZ = timezone(timedelta(hours=8), "CST")
-
-
-def business_today() -> date:
-    """Today's date on the business calendar, from the injectable clock."""
-    return clock.now().astimezone(BUSINESS_TZ).date()
+# The business calendar lives with the clock: due dates and "today" are China Standard Time.
+BUSINESS_TZ = clock.BUSINESS_TZ
+business_today = clock.business_today

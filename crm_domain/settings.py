@@ -384,6 +384,7 @@ def _bump_stamp(session: Session) -> None:
 # 18:00 on working days" means the company's clock, whatever time zone an instant arrives in.
 
 MAX_SCAN_DAYS = 3660  # ten years: further than any deadline; stops a calendar with no way out
+MAX_WORKING_DAYS = MAX_SCAN_DAYS  # the most `add_working_days` counts, either way
 
 
 @functools.lru_cache(maxsize=64)
@@ -442,6 +443,10 @@ class WorkingCalendar:
 
     def add_working_days(self, start: date, days: int) -> date:
         """The date `days` working days after `start` (before it, for negative `days`)."""
+        if abs(days) > MAX_WORKING_DAYS:  # each day is a calendar look-up: keep the loop short
+            raise ValueError(
+                f"Add at most {MAX_WORKING_DAYS} working days either way (ten years), not {days}."
+            )
         step = 1 if days >= 0 else -1
         current = start
         for _ in range(abs(days)):

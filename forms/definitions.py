@@ -35,6 +35,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from core.digits import is_digits
 from core.errors import Invalid
 
 FIELD_TYPES = (
@@ -93,7 +94,7 @@ class Places(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str) and value.strip() in NAMED_PLACES:
             return value.strip()
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and is_digits(value.strip()):
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PLACES:
             names = " or ".join(f'"{name}"' for name in NAMED_PLACES)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
 
+from core.digits import is_digits
 from forms.definitions import CHOICE_TYPES, TEXT_TYPES
 
 EMPTY = {
@@ -67,7 +68,7 @@ def spec_from(values: dict) -> dict:
         spec["collection"] = values["reference_collection"]
     max_length = str(values["max_length"]).strip()
     if kind in TEXT_TYPES and max_length:
-        spec["max_length"] = int(max_length) if max_length.isdigit() else max_length
+        spec["max_length"] = int(max_length) if is_digits(max_length) else max_length
     return spec
 
 

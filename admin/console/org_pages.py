@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from admin.console.guard import console_actor
 from admin.console.rendering import all_messages, field_errors, render_console
+from core.digits import is_digits
 from core.errors import Invalid, NotFound
 from crm_domain import org
 from crm_domain.users import User
@@ -32,7 +33,7 @@ KIND_LABELS = {
 
 
 def _parent_id(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() else None
+    return int(text) if text and is_digits(text) else None
 
 
 def _page(actor, errors=None, status: int = 200):

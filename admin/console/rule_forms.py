@@ -13,6 +13,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from core.digits import is_digits
 from crm_domain.reminders.segment_use import SEGMENT_FILTER
 
 
@@ -28,7 +29,7 @@ def _json_or_text(text: str, empty: Any) -> Any:
 
 def _whole_number(text: str) -> Any:
     text = text.strip()
-    return int(text) if text.isdigit() else text
+    return int(text) if is_digits(text) else text
 
 
 def reminder_data(posted: MultiDict) -> dict:

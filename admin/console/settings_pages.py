@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from admin.console.guard import console_actor
 from admin.console.rendering import field_errors, render_console
+from core.digits import is_digits
 from core.errors import Invalid
 from crm_domain import settings
 from web.request_session import db
@@ -35,14 +36,14 @@ def _posted_value(row: dict, posted: MultiDict):
     if posted.get(f"reset.{key}") == "on":
         return None
     if kind == "weekdays":
-        return [int(day) for day in posted.getlist(key) if day.isdigit()]
+        return [int(day) for day in posted.getlist(key) if is_digits(day)]
     if kind == "hours":
         return {"start": posted.get(f"{key}.start", ""), "end": posted.get(f"{key}.end", "")}
     if kind == "dates":
         return [part for part in _DATE_SEPARATORS.split(posted.get(key, "")) if part]
     raw = posted.get(key, "").strip()
     if kind == "integer":
-        return int(raw) if raw.lstrip("-").isdigit() else raw
+        return int(raw) if is_digits(raw.lstrip("-")) else raw
     if kind == "url":
         if raw == (row["value"] or ""):  # the masked password came back untouched
             return ...

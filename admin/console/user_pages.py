@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 
 from admin.console.guard import console_actor
 from admin.console.rendering import field_errors, render_console
+from core.digits import is_digits
 from core.errors import Conflict, Invalid, NotFound
 from core.security import hash_password
 from crm_domain import org
@@ -28,7 +29,7 @@ RIGHT = "manage_users"
 
 
 def _unit_id(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() else None
+    return int(text) if text and is_digits(text) else None
 
 
 def _page(actor, status: int = 200, new=None, errors=None):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from core.digits import is_digits
 from forms.definitions import CHOICE_TYPES, MAX_PLACES, NAMED_PLACES
 
 EXTRA_ROWS = 2  # empty rows offered for new fields
@@ -98,7 +99,7 @@ def _set_places(field: dict, text: str) -> None:
     if not text:
         field.pop("places", None)  # the default
     else:
-        field["places"] = int(text) if text.isdigit() else text
+        field["places"] = int(text) if is_digits(text) else text
 
 
 def form_file(definition: dict) -> tuple[str, bytes]:

@@ -25,6 +25,7 @@ from crm_domain.analytics.value_matrix import QUADRANTS, quadrant_expression, th
 from crm_domain.collections import get_collection
 from crm_domain.customers import Customer
 from crm_domain.marketing import campaigns_using_segment
+from crm_domain.record_fields import MAX_ID
 from crm_domain.reminders.segment_use import rules_using_segment
 
 RANGE_FIELDS = (
@@ -168,8 +169,14 @@ def list_segments(session: Session, actor: Actor) -> list[Segment]:
 
 def get_segment(session: Session, actor: Actor, segment_id: int) -> Segment:
     scope = _segment_scope(actor)
-    segment = session.scalar(
-        select(Segment).where(Segment.id == segment_id, scope_clause(Segment, actor, scope))
+    # An id no INTEGER column holds (from a URL or a campaign's JSON) is no segment: the
+    # database would refuse the lookup rather than find nothing.
+    segment = (
+        session.scalar(
+            select(Segment).where(Segment.id == segment_id, scope_clause(Segment, actor, scope))
+        )
+        if 1 <= segment_id <= MAX_ID
+        else None
     )
     if segment is None:
         raise NotFound(f"There is no segment {segment_id}.")

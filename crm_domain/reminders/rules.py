@@ -15,6 +15,7 @@ from core.errors import Invalid
 from crm_domain.analytics.models import Segment
 from crm_domain.analytics.segments import company_customers_select
 from crm_domain.collections import COLLECTIONS
+from crm_domain.record_fields import MAX_ID
 from crm_domain.reminders import catalog, rule_store
 from crm_domain.reminders.models import ReminderRule
 from crm_domain.reminders.segment_use import SEGMENT_FILTER
@@ -61,8 +62,16 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def checked_rule(session: Session, data: Any) -> dict[str, Any]:
-    """The rule's values, complete and valid, or Invalid with every problem by field."""
+_NONE = object()  # no stored segment to compare with (a new rule)
+
+
+def checked_rule(session: Session, data: Any, stored_segment: Any = _NONE) -> dict[str, Any]:
+    """The rule's values, complete and valid, or Invalid with every problem by field.
+
+    `stored_segment` is the `filters.segment` the rule has now (a change): a rule that keeps
+    that segment and ends up switched off is not asked whether the segment still works, so a
+    rule whose segment broke can be switched off (and edited while off). A new or changed
+    segment, or a rule that is (or is switched) on, must still have a segment that works."""
     if not isinstance(data, dict):
         raise Invalid("Send a JSON object.", details={"": ["Must be an object."]})
     errors: dict[str, list[str]] = {}
@@ -115,7 +124,9 @@ def checked_rule(session: Session, data: Any) -> dict[str, Any]:
         error("channels", f"List one or both of: {', '.join(CHANNELS)}.")
     _check_message(values.get("message"), collection, error)
     if collection:
-        _check_filters(session, values["filters"], collection, error)
+        filters = values["filters"]
+        kept = isinstance(filters, dict) and filters.get(SEGMENT_FILTER, _NONE) == stored_segment
+        _check_filters(session, filters, collection, error, kept and values["active"] is False)
     if not isinstance(values["active"], bool):
         error("active", "Must be true or false.")
     if errors:
@@ -182,14 +193,16 @@ def _sample(allowed: set[str]) -> str:
     return ", ".join("{" + n + "}" for n in ordered[:40]) + (" ..." if len(ordered) > 40 else "")
 
 
-def _check_filters(session: Session, filters: Any, collection: str, error) -> None:
+def _check_filters(
+    session: Session, filters: Any, collection: str, error, segment_kept_off: bool = False
+) -> None:
     if not isinstance(filters, dict):
         error("filters", 'Give an object like {"grade": ["A", "B"]}.')
         return
     keys = catalog.filter_keys(collection)
     for key, value in filters.items():
         if key == SEGMENT_FILTER:
-            _check_segment(session, value, collection, error)
+            _check_segment(session, value, collection, error, segment_kept_off)
         elif key not in keys:
             error(f"filters.{key}", f"Unknown filter; use one of: {', '.join(sorted(keys))}.")
         elif not (
@@ -199,8 +212,11 @@ def _check_filters(session: Session, filters: Any, collection: str, error) -> No
             error(f"filters.{key}", "Give a value or a non-empty list of values.")
 
 
-def _check_segment(session: Session, value: Any, collection: str, error) -> None:
-    """`segment`: the id of a saved customer segment that works company-wide right now."""
+def _check_segment(
+    session: Session, value: Any, collection: str, error, kept_off: bool = False
+) -> None:
+    """`segment`: the id of a saved customer segment that works company-wide right now
+    (whether it works is not asked of a switched-off rule keeping its segment: `kept_off`)."""
     key = f"filters.{SEGMENT_FILTER}"
     if not catalog.about_customers(COLLECTIONS[collection]):
         error(key, f"Records of {collection} have no customer: a customer segment cannot apply.")
@@ -208,9 +224,12 @@ def _check_segment(session: Session, value: Any, collection: str, error) -> None
     if not _is_int(value) or value < 1:
         error(key, "Give the id of a saved segment.")
         return
-    segment = session.get(Segment, value)
+    # An id no INTEGER column holds is no segment (the database would refuse the lookup).
+    segment = session.get(Segment, value) if value <= MAX_ID else None
     if segment is None:
         error(key, f"There is no segment {value}.")
+        return
+    if kept_off:  # the scheduler skips a switched-off rule: its segment is not evaluated
         return
     try:
         company_customers_select(session, segment.definition or {})
@@ -242,7 +261,9 @@ def change_reminder_rule(
     merged = {**rule_values(rule), **data}
     if data.get("kind", rule.kind) != "date_field" and "date_field" not in data:
         merged["date_field"] = None  # a rule turned into a holiday/no-contact rule drops it
-    return rule_store.change_rule(session, actor, KIND, rule, checked_rule(session, merged))
+    stored_segment = (rule.filters or {}).get(SEGMENT_FILTER, _NONE)
+    checked = checked_rule(session, merged, stored_segment)
+    return rule_store.change_rule(session, actor, KIND, rule, checked)
 
 
 def delete_reminder_rule(session: Session, rule_id: int, *, actor: Any = None) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from core.digits import is_digits
 from core.errors import Invalid
 from crm_domain.collections import COLLECTIONS
 from crm_domain.record_service import create_record, get_record, to_dict, update_record
@@ -224,7 +225,7 @@ def _user_id(ctx: OperationContext, owner: Any) -> int:
     from crm_domain.users import User
 
     query = select(User.id).where(User.is_active)
-    if isinstance(owner, int) or (isinstance(owner, str) and owner.isdigit()):
+    if isinstance(owner, int) or (isinstance(owner, str) and is_digits(owner)):
         query = query.where(User.id == int(owner))
     else:
         query = query.where(User.username == owner)

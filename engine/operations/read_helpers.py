@@ -15,10 +15,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from core import clock
+from core.digits import is_digits
 from core.errors import WeftError
 from crm_domain.collections import get_collection
+from crm_domain.record_fields import BUSINESS_TZ
 from crm_domain.record_service import get_record, to_dict
-from crm_domain.settings import get_setting, working_calendar
+from crm_domain.settings import MAX_WORKING_DAYS, get_setting, working_calendar
 from engine.operations.context import current_context
 from engine.sandbox import round_money as _round_to
 
@@ -37,7 +39,7 @@ def read_record(collection: str, record_id: Any) -> dict:
         get_collection(collection)
     except WeftError as exc:
         raise RecordNotReadable(exc.message) from None
-    if isinstance(record_id, str) and record_id.strip().isdigit():
+    if isinstance(record_id, str) and is_digits(record_id.strip()):
         record_id = int(record_id)
     if not isinstance(record_id, int) or isinstance(record_id, bool):
         raise RecordNotReadable(f"A {collection} id must be a whole number, not {record_id!r}.")
@@ -127,14 +129,24 @@ def _instant(value: Any) -> datetime:
     raise ValueError(f"Expected an ISO date-time such as now(), not {value!r}.")
 
 
+def _business_date(moment: datetime) -> date:
+    # The calendar's days are China's: at 07:00 China time now() is still yesterday in UTC.
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(BUSINESS_TZ).date()
+
+
 def _day(value: Any) -> date:
+    """A plain date as it is; an instant (such as `now()`) as its date in business time."""
     if isinstance(value, datetime):
-        return value.date()
+        return _business_date(value)
     if isinstance(value, date):
         return value
     if isinstance(value, str):
+        text = value.strip()
         try:
-            return date.fromisoformat(value.strip()[:10])
+            if len(text) > 10:
+                return _business_date(clock.parse_instant(text))
+            return date.fromisoformat(text)
         except ValueError:
             pass
     raise ValueError(f"Expected an ISO date such as today(), not {value!r}.")
@@ -163,6 +175,10 @@ def add_working_days(day: Any, days: Any) -> str:
     count = _number(days, "days")
     if count != count.to_integral_value():
         raise ValueError(f"days must be a whole number, not {days!r}.")
+    if abs(count) > MAX_WORKING_DAYS:  # before int(): 1e999999999 would not fit in memory
+        raise ValueError(
+            f"days must be from -{MAX_WORKING_DAYS} to {MAX_WORKING_DAYS}, not {days!r}."
+        )
     return _calendar().add_working_days(_day(day), int(count)).isoformat()
 
 

@@ -9,11 +9,12 @@ acting user's choice.
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from core import clock
 from core.errors import Invalid
 from crm_domain import service, service_desk
 from crm_domain.knowledge_search import articles_for_request
@@ -23,7 +24,6 @@ from engine.operations.context import OperationContext
 from engine.operations.registry import operation
 
 MAX_SLA_HOURS = 24 * 365
-CHINA = timezone(timedelta(hours=8))  # business days are China's
 
 
 def request_id_field() -> fields.Integer:
@@ -72,7 +72,7 @@ def check_warranty_operation(ctx: OperationContext, params: dict[str, Any]) -> d
     contract's end, else the purchase date plus the product's warranty months.
     核实产品是否在保修期内（合同/保修日期，或购买日期加保修月数）。"""
     request = _request(ctx, params["service_request_id"])
-    on_date = params["on_date"] or ctx.now().astimezone(CHINA).date()
+    on_date = params["on_date"] or ctx.now().astimezone(clock.BUSINESS_TZ).date()
     return service_desk.warranty_status(ctx.session, request, on_date, params["purchase_date"])
 
 

@@ -20,21 +20,22 @@ def round_money(value: Any, places: int = 2) -> float:
 
 
 def _as_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
+    if isinstance(value, datetime):  # an instant: its day on the business calendar
+        return value.astimezone(clock.BUSINESS_TZ).date() if value.tzinfo else value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, str):
         text = value.strip()
-        if len(text) > 10:
-            return clock.parse_instant(text).date()
+        if len(text) > 10:  # an instant: its day on the business calendar
+            return clock.parse_instant(text).astimezone(clock.BUSINESS_TZ).date()
         return date.fromisoformat(text)
     raise TypeError(f"Expected a date or an ISO date string, got {type(value).__name__}.")
 
 
 def today() -> str:
-    """Today's date (UTC) as an ISO string, e.g. '2026-11-23'."""
-    return clock.now().date().isoformat()
+    """Today's date on the business calendar (China time) as an ISO string, e.g. '2026-11-23':
+    at 07:00 in Suzhou it is already today there, though still yesterday in UTC."""
+    return clock.business_today().isoformat()
 
 
 def now() -> str:

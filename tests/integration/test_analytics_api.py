@@ -229,6 +229,12 @@ def test_segments_save_filters_with_value_ranges(company, book):
     wide = ok(company.sales_b.get("/api/v1/analytics/customers?region=华东"))
     assert wide["total"] == 0
     assert company.sales_b.get(f"/api/v1/analytics/segments/{segment['id']}").status_code == 404
+    # An id past what an INTEGER column holds is no segment, not a database error.
+    for huge in (2**31, 10**20):
+        for path in ("", "/customers", "/comparison"):
+            assert sales.get(f"/api/v1/analytics/segments/{huge}{path}").status_code == 404
+        assert sales.patch(f"/api/v1/analytics/segments/{huge}", json={}).status_code == 404
+        assert sales.delete(f"/api/v1/analytics/segments/{huge}").status_code == 404
 
 
 def test_order_history_counts_what_was_bought_and_the_first_days_spend(company, session):
@@ -476,11 +482,14 @@ def test_a_campaign_targets_a_saved_segment_within_each_viewers_scope(company, b
         ),
         201,
     )
-    bad = company.manager_a.post(
-        "/api/v1/campaigns", json={"name": "春季新品", "segment": {"segment_id": 999999}}
-    )
-    assert bad.status_code == 422
-    assert "segment.segment_id" in bad.get_json()["error"]["details"]
+    for missing in (999999, 2**31, 10**20):  # the last two no INTEGER column holds
+        bad = company.manager_a.post(
+            "/api/v1/campaigns", json={"name": "春季新品", "segment": {"segment_id": missing}}
+        )
+        assert bad.status_code == 422, missing
+        assert bad.get_json()["error"]["details"] == {
+            "segment.segment_id": ["No such segment that you can see."]
+        }
     campaign = ok(
         company.manager_a.post(
             "/api/v1/campaigns",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from core import clock
 from tests.support.bpmn import linear_process, script_task
@@ -53,6 +53,42 @@ def test_scripts_count_working_hours_and_days_of_the_configured_calendar(designe
     data = run(sales, "calendar")["data"]  # the next instance follows the change
     assert data["due"] == "2026-11-28T08:00:00+00:00"  # Saturday is a working day now
     assert data["quantity"] == 12.0
+
+
+def test_an_instant_counts_on_the_china_calendar_day(designer, api_as):
+    # Monday 07:00 in China is still Sunday in UTC: the working calendar's day is Monday.
+    deploy(
+        designer,
+        "early_monday",
+        "working_now = is_working_day(now())\n"
+        "next_day = add_working_days(now(), 1)\n"
+        'written_out = is_working_day("2026-11-29T23:00:00Z")\n'
+        'naive = add_working_days("2026-11-29T23:00:00", 0)\n'
+        'plain_sunday = is_working_day("2026-11-29")\n'
+        "plain_date = add_working_days(today(), 0)",
+    )
+    sales = api_as("salesperson")
+    with clock.frozen_at(datetime(2026, 11, 29, 23, tzinfo=UTC)):
+        response = sales.post(
+            "/api/v1/process-instances", json={"process_key": "early_monday", "data": {}}
+        )
+    assert response.status_code == 201, response.get_json()
+    body = sales.get(f"/api/v1/process-instances/{response.get_json()['id']}").get_json()
+    assert body["status"] == "completed", body["incidents"]
+    data = body["data"]
+    assert (data["working_now"], data["written_out"]) == (True, True)
+    assert (data["next_day"], data["naive"]) == ("2026-12-01", "2026-11-30")
+    # A plain date is the day it names (today() is the UTC date, a Sunday here).
+    assert (data["plain_sunday"], data["plain_date"]) == (False, "2026-11-29")
+
+
+def test_a_count_of_working_days_beyond_ten_years_is_a_readable_incident(designer, api_as):
+    deploy(designer, "far_days", "due = add_working_days(today(), 10**9)")
+    started = datetime.now(UTC)
+    body = run(api_as("salesperson"), "far_days")
+    assert datetime.now(UTC) - started < timedelta(seconds=10)  # refused, not counted
+    assert body["status"] == "error"
+    assert "days must be from -3660 to 3660" in body["incidents"][0]["message"]
 
 
 def test_bad_arguments_become_a_readable_incident(designer, api_as):

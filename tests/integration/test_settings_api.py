@@ -156,6 +156,17 @@ def test_working_calendar_follows_chinese_public_holidays(api_as, session):
     assert settings.is_working_day(session, national_day)  # a Thursday like any other
 
 
+def test_working_days_are_counted_up_to_ten_years_either_way(session):
+    start = date(2026, 9, 30)
+    far = settings.add_working_days(session, start, settings.MAX_WORKING_DAYS)
+    assert far.year > 2036 and settings.is_working_day(session, far)
+    assert settings.add_working_days(session, start, -settings.MAX_WORKING_DAYS).year < 2017
+    # Further is refused at once, not counted one calendar look-up at a time.
+    for days in (settings.MAX_WORKING_DAYS + 1, -(settings.MAX_WORKING_DAYS + 1), 10**9):
+        with pytest.raises(ValueError, match=r"at most 3660 working days"):
+            settings.add_working_days(session, start, days)
+
+
 def test_the_smtp_setting_overrides_the_environment_without_restart(
     api_as, session, make_user, session_factory
 ):

@@ -51,6 +51,9 @@ def test_a_segment_filter_is_checked_field_by_field(client, org):
 
     for bad, expected in (
         (999999, "There is no segment 999999."),
+        # Past what an INTEGER column holds: PostgreSQL and SQLite refuse the lookup itself.
+        (2**31, f"There is no segment {2**31}."),
+        (10**20, f"There is no segment {10**20}."),
         ("A 级客户", "Give the id of a saved segment."),
         (True, "Give the id of a saved segment."),
         ([segment_id], "Give the id of a saved segment."),
@@ -281,3 +284,37 @@ def test_weft_tick_reminds_only_the_segments_customers(
     with committed_factory() as session:
         (instance,) = reminder_instances(session)
         assert "HT-IN" in instance.data["message"] and "HT-OUT" not in instance.data["message"]
+
+
+def test_a_rule_whose_segment_broke_can_be_switched_off_but_not_pointed_at_a_broken_one(
+    client, org
+):
+    admin = api_for(client, org.admin)
+    channel = {"name": "channel", "type": "text", "label": {"zh": "渠道", "en": "Channel"}}
+    field = admin.post("/api/v1/admin/fields", json={"collection": "customers", **channel})
+    assert field.status_code == 201, field.get_json()
+    broken = segment_of(admin, "直销客户", {"filters": {"custom.channel": "direct"}})
+    rule = expiry_rule(admin, broken)
+    other = expiry_rule(admin, segment_of(admin, "A 级客户", {"filters": {"grade": "A"}}))
+    assert admin.delete(f"/api/v1/admin/fields/{field.get_json()['id']}").status_code == 200
+
+    # Switched off with its segment as it is, then edited while off.
+    off = admin.patch(f"{RULES}/{rule['id']}", json={"active": False})
+    assert off.status_code == 200, off.get_json()
+    assert off.get_json()["active"] is False
+    assert off.get_json()["filters"] == {"status": ["active"], "segment": broken}
+    renamed = admin.patch(f"{RULES}/{rule['id']}", json={"name": "直销合同到期", "days": 5})
+    assert renamed.status_code == 200, renamed.get_json()
+    # Switching it on again, or pointing any rule at the broken segment, is still refused.
+    for rule_id, change in (
+        (rule["id"], {"active": True}),
+        (other["id"], {"filters": {"segment": broken}}),
+        (other["id"], {"filters": {"segment": broken}, "active": False}),
+    ):
+        refused = admin.patch(f"{RULES}/{rule_id}", json=change)
+        assert refused.status_code == 422, change
+        assert "custom.channel" in refused.get_json()["error"]["details"]["filters.segment"][0]
+    created = admin.post(RULES, json={**GOOD, "active": False, "filters": {"segment": broken}})
+    assert created.status_code == 422
+    assert admin.get(f"{RULES}/{rule['id']}").get_json()["active"] is False
+    assert admin.get(f"{RULES}/{other['id']}").get_json()["active"] is True

@@ -64,6 +64,9 @@ def test_a_decimal_field_may_name_a_configured_precision():
         (field("a", places=9), "from 0 to 8"),
         (field("a", places=-1), "from 0 to 8"),
         (field("a", places=True), "from 0 to 8"),
+        (field("a", places="²"), "from 0 to 8"),  # str.isdigit(), yet int() refuses it
+        (field("a", places="٣"), "from 0 to 8"),  # an Arabic-Indic 3: ASCII digits only
+        (field("a", places="9" * 5000), "from 0 to 8"),  # more digits than int() reads
         (field("a", places=1.5), "from 0 to 8"),
         (field("a", "integer", places="quantity"), "Only decimal fields have places."),
         (field("a", "text", places="money"), "Only decimal fields have places."),
@@ -226,6 +229,14 @@ def test_the_form_editor_shows_and_keeps_a_named_precision():
         {"key": "quote", "title": "Quote", "fields": list(edited.values())}
     )
     assert named_places(checked) == {"money", "quantity"}
+
+
+def test_the_form_editor_leaves_digits_of_other_scripts_to_the_check():
+    posted = editor_post(editor_row("qty", places="²"))
+    [qty] = definition_from_form(posted, QUOTE)["fields"]
+    assert qty["places"] == "²"  # kept as typed, for the check to refuse on the field
+    errors = definition_errors(qty)
+    assert any("from 0 to 8" in m for m in errors["fields.0.places"]), errors
 
 
 def test_a_field_that_stops_being_a_decimal_loses_its_places():

@@ -227,6 +227,11 @@ def test_a_reminder_rule_is_created_and_its_preview_follows_the_lead_days(sessio
         assert "2027-03-17" in admin.get(f"/admin/rules/reminders/{rule.id}").text
     bad = admin.post(f"/admin/rules/reminders/{rule.id}", {**RULE_FORM, "days": "-5"})
     assert bad.status_code == 422 and 'aria-invalid="true"' in bad.text
+    # Digits of other scripts ("²" is str.isdigit(), yet int() refuses it) and more digits than
+    # int() reads are field errors too, not a 500.
+    for days in ("²", "٣", "9" * 5000):
+        bad = admin.post(f"/admin/rules/reminders/{rule.id}", {**RULE_FORM, "days": days})
+        assert bad.status_code == 422 and 'aria-invalid="true"' in bad.text, days
 
 
 def test_start_rules_are_created_listed_and_refused_when_the_process_is_missing(

@@ -1,5 +1,6 @@
 """The quote and order pages: their lines with quantities shown with the configured
-quantity.decimal_places (rounded half up), within the reader's data scope, in both languages."""
+quantity.decimal_places (never fewer than a saved line keeps), within the reader's data scope,
+in both languages."""
 
 from __future__ import annotations
 
@@ -66,9 +67,12 @@ def test_quantities_show_the_configured_places_and_follow_a_change(signed_in, se
     assert quantities(web.get(f"/quotes/{sale['quote'].id}").text) == ["1,200.5", "2.0"]
     update_settings(session, admin, {"quantity.decimal_places": 0})
     session.commit()
-    # Shown rounded half up: 1200.5 → 1,201 (the stored quantity is unchanged).
-    assert quantities(web.get(f"/quotes/{sale['quote'].id}").text) == ["1,201", "2"]
-    assert quantities(web.get(f"/orders/{sale['order'].id}").text) == ["1,201"]
+    # The setting was lowered under a saved 1200.5: it is shown as kept, never rounded to
+    # 1,201 (its amount is 1200.5 × the price); a whole 2 follows the setting.
+    html = web.get(f"/quotes/{sale['quote'].id}").text
+    assert quantities(html) == ["1,200.5", "2"]
+    assert "¥14,820.89" in html
+    assert quantities(web.get(f"/orders/{sale['order'].id}").text) == ["1,200.5"]
 
 
 def test_the_pages_keep_to_the_data_scope_and_speak_english(signed_in, sale):

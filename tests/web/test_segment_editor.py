@@ -4,10 +4,11 @@ the same services, permission checks, data scope and field errors as
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from core import clock
 from crm_domain.access import actor_for
@@ -15,7 +16,7 @@ from crm_domain.analytics.models import Segment
 from crm_domain.analytics.segments import create_segment
 from crm_domain.custom_fields import define_field
 from crm_domain.reminders.models import ReminderRule
-from tests.support.rules import Org, deploy_reminder_process
+from tests.support.rules import Org, deploy_reminder_process, rule
 
 EDITOR = "/analytics/saved-segments"
 
@@ -117,6 +118,10 @@ def test_pages_check_permissions_and_scope_on_the_server(session, signed_in, org
     assert web.get(f"{EDITOR}/{theirs.id}").status_code == 404  # outside her scope
     assert web.post(f"{EDITOR}/{theirs.id}", {"name": "mine now"}).status_code == 404
     assert web.post(f"{EDITOR}/{theirs.id}/delete").status_code == 404
+    for huge in (2**31, 10**20):  # no INTEGER column holds it: not found, not a 500
+        assert web.get(f"{EDITOR}/{huge}").status_code == 404
+        assert web.post(f"{EDITOR}/{huge}", {"name": "x"}).status_code == 404
+        assert web.post(f"{EDITOR}/{huge}/delete").status_code == 404
     assert "华南客户" not in web.get(EDITOR).text
     session.expire_all()
     assert session.get(Segment, theirs.id).name == "华南客户"
@@ -210,3 +215,109 @@ def test_custom_fields_are_offered_and_matched_like_the_customer_list(session, s
     assert created.status_code == 302
     segment = session.scalar(select(Segment).where(Segment.name == "直销客户"))
     assert segment.definition == {"filters": {"custom.channel": "direct"}, "ranges": {}}
+
+
+def test_conditions_the_form_cannot_show_are_listed_and_kept_when_renamed(session, signed_in, org):
+    """A segment made through the API with filters the editor has no input for keeps them when
+    it is renamed in the browser (else it, and a reminder rule targeting it, widen to everyone);
+    the page lists them, and a ticked "remove" drops one."""
+    org.customer(org.sales_a1, name="苏州锦华纺织有限公司", grade="A", credit_rating="AAA")
+    org.customer(org.sales_a1, name="无锡恒丰服饰", grade="A", credit_rating="BBB")
+    definition = {
+        "filters": {"grade": "A", "credit_rating": "AAA", "owner_id": str(org.sales_a1.id)},
+        "ranges": {},
+    }
+    segment = saved(session, org, org.sales_a1, "AAA 客户", definition)
+    web = signed_in("salesperson", user=org.sales_a1, lang="zh_CN")
+    page = web.get(f"{EDITOR}/{segment.id}").text
+    assert 'name="f.credit_rating"' not in page  # no input for it
+    kept = page.split('data-testid="segment-kept"')[1].split("</div>")[0]
+    assert "此细分还有无法在此编辑的条件" in kept
+    assert "信用评级: <span >AAA</span>" in kept and f"负责人编号: <span >{org.sales_a1.id}" in kept
+    # The live count of the form as it stands counts the kept conditions too.
+    live = web.post(f"{EDITOR}/count?segment_id={segment.id}", {"f.grade": "A"}).text
+    assert ">1</strong>" in live
+
+    renamed = web.post(f"{EDITOR}/{segment.id}", {"name": "AAA 级客户", "f.grade": "A"})
+    assert renamed.status_code == 302, renamed.text[:3000]
+    session.expire_all()
+    assert session.get(Segment, segment.id).definition == definition
+    assert session.get(Segment, segment.id).name == "AAA 级客户"
+    changed = web.post(f"{EDITOR}/{segment.id}", {"name": "AAA", "f.grade": "A", "f.kind": ""})
+    assert changed.status_code == 302
+    english = signed_in("salesperson", user=org.sales_a1, lang="en").get(f"{EDITOR}/{segment.id}")
+    assert "This segment also has conditions that cannot be edited here." in english.text
+    assert "Credit rating: <span >AAA</span>" in english.text
+
+    # Removing one on purpose; the others stay (and the count widens to both A customers).
+    assert (
+        ">2</strong>"
+        in web.post(
+            f"{EDITOR}/count?segment_id={segment.id}", {"f.grade": "A", "drop": "f.credit_rating"}
+        ).text
+    )
+    dropped = web.post(
+        f"{EDITOR}/{segment.id}", {"name": "AAA", "f.grade": "A", "drop": "f.credit_rating"}
+    )
+    assert dropped.status_code == 302
+    session.expire_all()
+    assert session.get(Segment, segment.id).definition["filters"] == {
+        "grade": "A",
+        "owner_id": str(org.sales_a1.id),
+    }
+
+
+def test_a_sensitive_filter_is_kept_hidden_from_an_editor_without_the_grant(
+    session, signed_in, org
+):
+    definition = {"filters": {"tax_id": "91320500MA1XYZ0001"}, "ranges": {"monetary": [1, None]}}
+    segment = saved(session, org, org.manager_a, "税号客户", definition)
+    segment.owner_id, segment.org_unit_id = org.sales_a1.id, org.office_a1.id  # handed over
+    session.commit()
+    web = signed_in("salesperson", user=org.sales_a1, lang="zh_CN")
+    page = web.get(f"{EDITOR}/{segment.id}").text
+    assert "91320500MA1XYZ0001" not in page
+    assert "税号: <span >(隐藏)</span>" in page.split('data-testid="segment-kept"')[1]
+
+    renamed = web.post(f"{EDITOR}/{segment.id}", {"name": "重点客户", "r.monetary.min": "1"})
+    assert renamed.status_code == 302, renamed.text[:3000]
+    session.expire_all()
+    assert session.get(Segment, segment.id).definition == definition
+    # Changing its conditions is a definition she may not make: refused, nothing lost.
+    refused = web.post(f"{EDITOR}/{segment.id}", {"name": "重点客户", "r.monetary.min": "5"})
+    assert refused.status_code == 422
+    kept = refused.text.split('data-testid="segment-kept"')[1].split("</div>")[0]
+    assert "按敏感字段筛选需要" in kept and 'value="5"' in refused.text
+    session.expire_all()
+    assert session.get(Segment, segment.id).definition == definition
+
+
+def test_the_list_reads_the_reminder_rules_once_for_all_its_segments(session, signed_in, org):
+    ids = [
+        saved(session, org, org.admin, f"细分 {n}", {"filters": {"grade": "A"}}).id for n in "123"
+    ]
+    for name, segment_id in (("甲", ids[0]), ("乙", ids[0]), ("丙", ids[2])):
+        rule(
+            session,
+            name=name,
+            kind="date_field",
+            collection="contracts",
+            date_field="ends_on",
+            filters={"segment": segment_id},
+        )
+    admin = signed_in("admin", user=org.admin, lang="zh_CN")
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        listed = admin.get(EDITOR).text
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert sum(bool(re.search(r"FROM reminder_rule\b", s)) for s in statements) == 1
+    cells = {i: listed.split(f'data-segment-id="{i}"')[1].split("</tr>")[0] for i in ids}
+    assert "甲, 乙" in cells[ids[0]] and "丙" not in cells[ids[0]]
+    assert "—" in cells[ids[1]] and "丙" in cells[ids[2]]

@@ -16,6 +16,7 @@ import threading
 from flask import Response, current_app, jsonify, request
 from flask_smorest import Blueprint
 
+from core.digits import is_digits
 from core.errors import Invalid, NotFound
 from crm_domain.analytics import (
     clv_retention,
@@ -364,7 +365,7 @@ def sales_forecast():
 def sales_vs_plan():
     """Sales against plan by salesperson and branch (`period=2026`, `2026-Q3`, `2026-11`)."""
     period = request.args.get("period")
-    if period is not None and not (len(period) in (4, 7) and period[:4].isdigit()):
+    if period is not None and not (len(period) in (4, 7) and is_digits(period[:4])):
         raise Invalid("Not a period.", details={"period": ["Use 2026, 2026-Q4 or 2026-11."]})
     return _respond(sales.sales_vs_plan(db(), current_actor(), period), "sales-plan", "items")
 

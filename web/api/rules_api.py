@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 from flask_smorest import Blueprint
 
+from core.digits import is_digits
 from core.errors import Invalid
 from crm_domain.reminders import rules as reminder_rules
 from crm_domain.reminders import start_rules
@@ -75,7 +76,7 @@ def delete_reminder_rule(rule_id: int):
 def preview_reminder_rule(rule_id: int):
     """What the rule would fire from today through the next `days` days (default 30)."""
     raw = request.args.get("days", "30")
-    if not raw.isdigit() or not 0 <= int(raw) <= MAX_PREVIEW_DAYS:
+    if not is_digits(raw) or not 0 <= int(raw) <= MAX_PREVIEW_DAYS:
         raise Invalid(
             "days is not valid.", details={"days": [f"Give 0 to {MAX_PREVIEW_DAYS} days."]}
         )

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
+from core.digits import is_digits
 from core.errors import Forbidden, NotFound
 from crm_domain.access import actor_for
 from crm_domain.analytics import customer_values, profile, segments
@@ -212,7 +213,7 @@ def segments_page():
     segment = payload = None
     error = None
     if raw:
-        if not raw.isdigit():
+        if not is_digits(raw):
             error = _l("Choose a saved segment.")
         else:
             segment, payload = _comparison(int(raw))

@@ -15,6 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from core.digits import is_digits
 from core.errors import Forbidden, Invalid, NotFound
 from crm_domain import custom_fields, record_service
 from crm_domain.access import Actor, actor_for
@@ -199,7 +200,7 @@ def log_interaction(customer_id: int):
         data["direction"] = values["direction"]
     if values["summary"]:
         data["summary"] = values["summary"]
-    if values["contact_id"].isdigit():
+    if is_digits(values["contact_id"]):
         data["contact_id"] = int(values["contact_id"])
     errors: dict[str, list[str]] = {}
     try:

@@ -17,6 +17,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import clock
+from core.digits import is_digits
 from core.errors import Forbidden
 from crm_domain.access import Actor
 from crm_domain.collections import get_collection
@@ -294,7 +295,7 @@ def _rows(session: Session, actor: Actor, tasks: list[HumanTask]) -> list[InboxR
             )
         ).all()
     )
-    customer_ids = {int(s) for s in subjects.values() if s and s.isdigit()}
+    customer_ids = {int(s) for s in subjects.values() if s and is_digits(s)}
     customers = {}
     visible = visible_customers(actor)
     if customer_ids and visible is not None:
@@ -303,7 +304,7 @@ def _rows(session: Session, actor: Actor, tasks: list[HumanTask]) -> list[InboxR
     rows = []
     for task in tasks:
         subject = subjects.get(task.instance_id)
-        customer = customers.get(int(subject)) if subject and subject.isdigit() else None
+        customer = customers.get(int(subject)) if subject and is_digits(subject) else None
         overdue = task.status == "open" and task.due_at is not None and task.due_at < now
         rows.append(
             InboxRow(task, names.get(task.process_key, task.process_key), customer, overdue)

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
 
+from core.digits import is_digits
 from core.errors import Conflict, Forbidden, NotFound
 from crm_domain.access import actor_for
 from crm_domain.record_service import find_visible
@@ -48,7 +49,7 @@ def _people(user_ids: set[int | None]) -> dict[int, str]:
 
 
 def _subject_customer(row: ProcessInstance):
-    if row.subject_type != SUBJECT_TYPE or not (row.subject_id or "").isdigit():
+    if row.subject_type != SUBJECT_TYPE or not is_digits(row.subject_id or ""):
         return None
     session = db()
     return find_visible(

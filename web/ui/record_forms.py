@@ -18,6 +18,7 @@ from marshmallow import fields as mm
 from marshmallow import validate
 from werkzeug.datastructures import MultiDict
 
+from core.digits import is_digits
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from crm_domain import custom_fields, record_service
 from crm_domain.access import Actor, actor_for
@@ -280,7 +281,7 @@ def _save(actor, collection, payload, record=None, version=None):
 
 def _posted_version() -> int | None:
     raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if is_digits(raw) else None
 
 
 # --- customers ------------------------------------------------------------------------------

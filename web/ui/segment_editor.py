@@ -18,7 +18,7 @@ from crm_domain.access import Actor, actor_for
 from crm_domain.analytics import segments
 from crm_domain.analytics.models import Segment
 from crm_domain.analytics.scope import visible
-from crm_domain.reminders.segment_use import rules_using_segment
+from crm_domain.reminders.segment_use import rules_by_segment, rules_using_segment
 from web.request_session import db
 from web.ui import segment_form
 from web.ui.session_auth import signed_in_user
@@ -65,13 +65,17 @@ def _form_page(actor: Actor, values: dict, segment=None, errors=None, status: in
         count, problems = None, errors
     else:
         count, problems = _live(actor, segment.definition if segment else {})
+    inputs = segment_form.filter_inputs(db(), actor)
+    stored = segment.definition if segment else None
     return (
         render_template(
             "ui/segment_form.html",
             segment=segment,
             form=values,
             errors=errors or {},
-            filter_inputs=segment_form.filter_inputs(db(), actor),
+            filter_inputs=inputs,
+            kept=segment_form.kept_conditions(db(), actor, stored, inputs),
+            dropped=set(request.form.getlist("drop")),
             ranges=segment_form.ranges(),
             quadrants=segment_form.quadrants(),
             count=count,
@@ -86,11 +90,12 @@ def _form_page(actor: Actor, values: dict, segment=None, errors=None, status: in
 @login_required
 def segment_list():
     actor = _actor()
+    rules = rules_by_segment(db())  # one read for the page, not one per segment
     rows = [
         {
             "segment": segment,
             "count": _count(actor, segment.definition or {}),
-            "rules": rules_using_segment(db(), segment.id),
+            "rules": rules.get(segment.id, []),
         }
         for segment in segments.list_segments(db(), actor)
     ]
@@ -122,14 +127,20 @@ def edit_segment(segment_id: int):
     if request.method == "GET":
         values = segment_form.form_values(segments.segment_dict(segment))
         return _form_page(actor, values, segment)
-    data = segment_form.posted_segment(request.form, segment_form.filter_inputs(db(), actor))
+    inputs = segment_form.filter_inputs(db(), actor)
+    data = segment_form.posted_segment(request.form, inputs, segment.definition)
+    if data["definition"] == segment.definition:
+        # Conditions unchanged (say, only renamed): the definition is not checked again, so a
+        # user without the grant may rename a segment that filters on a sensitive field.
+        data = {key: value for key, value in data.items() if key != "definition"}
     try:
         segments.update_segment(db(), actor, segment_id, data)
     except Invalid as exc:
         db().rollback()
         segment = _segment_or_404(actor, segment_id)
         errors = segment_form.shown_errors(exc.details)
-        return _form_page(actor, segment_form.form_values(data), segment, errors, exc.status)
+        values = segment_form.form_values({"definition": segment.definition, **data})
+        return _form_page(actor, values, segment, errors, exc.status)
     except NotFound:
         abort(404)
     flash(_("Segment saved."), "success")
@@ -163,8 +174,13 @@ def delete_segment(segment_id: int):
 @bp.post("/count")
 @login_required
 def live_count():
-    """The htmx count of the customers the form's definition picks, as it stands (unsaved)."""
+    """The htmx count of the customers the form's definition picks, as it stands (unsaved):
+    with the saved segment's conditions the form has no input for (`?segment_id=`)."""
     actor = _actor()
-    data = segment_form.posted_segment(request.form, segment_form.filter_inputs(db(), actor))
+    segment_id = request.args.get("segment_id", type=int)
+    stored = _segment_or_404(actor, segment_id).definition if segment_id else None
+    data = segment_form.posted_segment(
+        request.form, segment_form.filter_inputs(db(), actor), stored
+    )
     count, problems = _live(actor, data["definition"])
     return render_template("ui/_segment_count.html", count=count, problems=problems)

@@ -4,6 +4,12 @@ field errors in the reader's language.
 
 Values are passed on as typed: a range bound that is not a number reaches the service as text,
 so the service's own check reports it on that figure (the browser form and the API agree).
+
+A saved segment may hold conditions the form has no input for (made through the API: a credit
+rating, an owner, a multi-choice or sensitive custom field, or a choice no longer offered).
+They are listed on the page and carried over unchanged on save unless the user ticks "remove":
+rebuilding the definition only from the inputs would silently widen the segment (and every
+reminder rule or campaign targeting it) to more customers.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from crm_domain import custom_fields
 from crm_domain.access import Actor
 from crm_domain.analytics.segments import RANGE_FIELDS
 from crm_domain.analytics.value_matrix import QUADRANTS
+from crm_domain.exchange.columns import CHOICE_LABELS, exchange_format
 from crm_domain.record_service import SENSITIVE_FILTER
-from web.ui.i18n import localized
+from web.ui.i18n import is_chinese, localized
 from web.ui.record_columns import code_label, filter_choices
 from web.ui.validation_messages import translated
 
@@ -117,14 +124,75 @@ def _number(text: str):
     return int(number) if number.is_integer() and "." not in text else number
 
 
-def posted_segment(posted: MultiDict, inputs: list[FilterInput]) -> dict:
-    """The form as `{name, description, definition}` for create_segment/update_segment."""
-    filters = {}
+@dataclass
+class KeptCondition:
+    """A stored condition the form has no input for, as the page lists it."""
+
+    name: str  # its token in the form's "drop" checkboxes: "f.credit_rating", "r.<figure>"
+    error_key: str  # where the service reports on it: "definition.filters.credit_rating"
+    label: str
+    value: str
+
+
+def _editable(key: str, value, inputs: list[FilterInput]) -> bool:
+    """Whether an input shows this stored filter as it is (a select must offer the value)."""
+    for item in inputs:
+        if item.key == key:
+            return not item.choices or str(value) in {code for code, _label in item.choices}
+    return False
+
+
+def kept_filters(definition: dict | None, inputs: list[FilterInput]) -> dict:
+    """The stored filters no input of the form shows."""
+    filters = (definition or {}).get("filters") or {}
+    return {k: v for k, v in filters.items() if not _editable(k, v, inputs)}
+
+
+def kept_ranges(definition: dict | None) -> dict:
+    """The stored ranges no input of the form shows (none today: kept for older segments)."""
+    ranges = (definition or {}).get("ranges") or {}
+    return {name: bounds for name, bounds in ranges.items() if name not in RANGE_FIELDS}
+
+
+def kept_conditions(
+    session, actor: Actor, definition: dict | None, inputs: list[FilterInput]
+) -> list[KeptCondition]:
+    """The stored conditions the page lists as not editable here, in the reader's language; a
+    sensitive field's value stays hidden from a user without the grant to see it."""
+    lang = "zh" if is_chinese() else "en"
+    columns = {column.name: column for column in exchange_format(session, "customers").columns}
+    sensitive_ok = actor.rights.has_grant("view_sensitive")
+    out = []
+    for key, value in kept_filters(definition, inputs).items():
+        column = columns.get(key)
+        label = (column.label.get(lang) or column.label.get("en")) if column else None
+        hidden = column is not None and column.sensitive and not sensitive_ok
+        if hidden:
+            shown = str(_l("(hidden)"))
+        else:  # coded values in the reader's language; anything else as stored
+            shown = code_label(key, value) if key in CHOICE_LABELS else str(value)
+        out.append(KeptCondition(f"f.{key}", f"definition.filters.{key}", label or key, shown))
+    for name, bounds in kept_ranges(definition).items():
+        low, high = bounds if isinstance(bounds, list) and len(bounds) == 2 else (bounds, None)
+        shown = f"{'' if low is None else low} – {'' if high is None else high}"
+        out.append(KeptCondition(f"r.{name}", f"definition.ranges.{name}", name, shown))
+    return out
+
+
+def posted_segment(
+    posted: MultiDict, inputs: list[FilterInput], stored: dict | None = None
+) -> dict:
+    """The form as `{name, description, definition}` for create_segment/update_segment.
+
+    `stored` is the saved segment's definition (when editing): its conditions without an input
+    are carried over as they are, except those the user ticked to remove ("drop")."""
+    dropped = set(posted.getlist("drop"))
+    filters = {k: v for k, v in kept_filters(stored, inputs).items() if f"f.{k}" not in dropped}
     for item in inputs:
         value = posted.get(f"f.{item.key}", "").strip()
         if value:
             filters[item.key] = value
-    bounds = {}
+    bounds = {k: v for k, v in kept_ranges(stored).items() if f"r.{k}" not in dropped}
     for name in RANGE_FIELDS:
         low = _number(posted.get(f"r.{name}.min", ""))
         high = _number(posted.get(f"r.{name}.max", ""))

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from core.digits import is_digits
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from crm_domain.access import actor_for
 from crm_domain.customers import Customer
@@ -56,7 +57,7 @@ def _load_task(task_id: str) -> HumanTask:
 
 def _subject_customer(task: HumanTask) -> Customer | None:
     instance = task.instance
-    if instance.subject_type != "customer" or not (instance.subject_id or "").isdigit():
+    if instance.subject_type != "customer" or not is_digits(instance.subject_id or ""):
         return None
     session = db()
     return find_visible(

@@ -77,3 +77,18 @@ def test_the_import_hook_refuses_everything_the_c_code_does_not_need():
 def test_the_import_hook_is_a_script_error_not_a_key_error():
     # strftime reaches it; the script cannot, but if it ever did it would be a ScriptError
     assert issubclass(ScriptViolation, ScriptError)
+
+
+def test_today_and_instants_are_days_of_the_business_calendar():
+    """At 07:30 in Suzhou (23:30 UTC the evening before) a script's today is Suzhou's day, and
+    an instant is the day it falls on there."""
+    from datetime import UTC, datetime
+
+    from core import clock
+
+    with clock.frozen_at(datetime(2026, 11, 22, 23, 30, tzinfo=UTC)):
+        assert sandbox.evaluate("today()", {}) == "2026-11-23"
+    assert sandbox.evaluate("parse_date('2026-11-22T23:30:00+00:00')", {}).isoformat() == (
+        "2026-11-23"
+    )
+    assert sandbox.evaluate("parse_date('2026-11-23')", {}).isoformat() == "2026-11-23"

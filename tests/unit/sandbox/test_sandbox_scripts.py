@@ -217,7 +217,7 @@ def test_add_months_keeps_to_the_end_of_shorter_months(start, months, expected):
         ("2026-02-27", 2, "2026-03-01"),
         ("2024-02-28", 1, "2024-02-29"),
         ("2026-01-01", -1, "2025-12-31"),
-        ("2026-02-27T23:30:00Z", 2, "2026-03-01"),
+        ("2026-02-27T23:30:00Z", 2, "2026-03-02"),  # already 28 Feb 07:30 in China
         (datetime(2026, 2, 27, 12, tzinfo=UTC), 2, "2026-03-01"),
     ],
 )
@@ -265,18 +265,20 @@ def test_iso(value, expected):
 
 
 def test_today_and_now_follow_the_frozen_clock():
-    with clock.frozen_at(datetime(2026, 11, 23, 22, 30, tzinfo=UTC)):
+    with clock.frozen_at(datetime(2026, 11, 23, 12, 30, tzinfo=UTC)):
         assert sandbox.today() == "2026-11-23"
-        assert sandbox.now() == "2026-11-23T22:30:00+00:00"
+        assert sandbox.now() == "2026-11-23T12:30:00+00:00"
         data = {}
         execute("d = today()\nt = now()\ndue = add_days(today(), 7)", data)
-    assert data == {"d": "2026-11-23", "t": "2026-11-23T22:30:00+00:00", "due": "2026-11-30"}
+    assert data == {"d": "2026-11-23", "t": "2026-11-23T12:30:00+00:00", "due": "2026-11-30"}
 
 
-def test_today_is_the_utc_date():
+def test_today_is_the_business_calendars_date():
+    """06:30 on the 24th in Beijing is still the 23rd in UTC: a script's today is the 24th, the
+    day the people it reminds are living; now() stays the UTC instant."""
     beijing = timezone(timedelta(hours=8))
     with clock.frozen_at(datetime(2026, 11, 24, 6, 30, tzinfo=beijing)):
-        assert sandbox.today() == "2026-11-23"
+        assert sandbox.today() == "2026-11-24"
         assert sandbox.now() == "2026-11-23T22:30:00+00:00"
 
 
