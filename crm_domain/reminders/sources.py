@@ -178,26 +178,48 @@ def _yearly(session: Session, rule: ReminderRule, first: date, last: date) -> It
 
 @functools.lru_cache(maxsize=32)
 def holiday_starts(year: int, country: str = "CN") -> tuple[tuple[date, str, str], ...]:
-    """(first day, Chinese name, English name) of each run of public holidays in a year, in
-    the calendar of `country` (the setting calendar.holiday_country; "none": no holidays)."""
+    """(first day, Chinese name, English name) of each holiday period in a year, in the calendar
+    of `country` (the setting calendar.holiday_country; "none": no holidays).
+
+    A period is the public holidays with only a weekend between them, so National Day, the
+    weekend and a Mid-Autumn Monday are one greeting ("国庆节、中秋节"), and the days off that a
+    holiday brings along (补假 observed days, 调休 substitute days) greet nobody on their own."""
     if country == "none":
         return ()
     zh = holidays.country_holidays(country, years=year, language="zh_CN")
     en = holidays.country_holidays(country, years=year, language="en_US")
-    starts = []
+    starts: list[tuple[date, str, str]] = []
+    previous: date | None = None
     for day in sorted(zh):
-        if day - timedelta(days=1) in zh:
-            continue
-        run, names_zh, names_en = day, [], []
-        while run in zh:
-            for names, table in ((names_zh, zh), (names_en, en)):
-                for name in table.get_list(run):
-                    base = name.replace("（补假）", "").replace(" (observed)", "").strip()
-                    if base not in names:
-                        names.append(base)
-            run += timedelta(days=1)
-        starts.append((day, "、".join(names_zh), " / ".join(names_en)))
-    return tuple(starts)
+        if previous is None or not _weekend_between(previous, day):
+            starts.append((day, [], []))
+        for names, table in ((starts[-1][1], zh), (starts[-1][2], en)):
+            for name in _festival_names(table.get_list(day), en.get_list(day)):
+                if name not in names:
+                    names.append(name)
+        previous = day
+    return tuple(
+        (day, "、".join(zh_names), " / ".join(en_names))
+        for day, zh_names, en_names in starts
+        if zh_names
+    )
+
+
+def _weekend_between(earlier: date, later: date) -> bool:
+    """Whether only Saturdays and Sundays lie between two days (or nothing at all)."""
+    day = earlier + timedelta(days=1)
+    while day < later:
+        if day.isoweekday() < 6:
+            return False
+        day += timedelta(days=1)
+    return True
+
+
+def _festival_names(names: list[str], english: list[str]) -> list[str]:
+    """The festivals a day off is for: not a substitute day off, names without "observed"."""
+    if english and all(name.startswith("Day off") for name in english):
+        return []
+    return [n.replace("（补假）", "").replace(" (observed)", "").strip() for n in names]
 
 
 def holiday_name(day: date, country: str = "CN") -> str | None:

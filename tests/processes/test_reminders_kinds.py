@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from crm_domain import custom_fields
 from crm_domain.reminders.models import FiredReminder
+from crm_domain.reminders.sources import holiday_starts
 from engine.reminders import run_due_reminders
 from tests.support.rules import (
     at,
@@ -255,3 +256,22 @@ def test_an_unpaid_receivable_is_reminded_days_after_its_due_date_and_a_paid_one
         == "苏州锦华纺织有限公司 的应收款 800.00 元已于 2027-02-28 到期未付"
     )
     assert instance.data["recipients"] == [org.sales_a1.username, org.manager_a.username]
+
+
+def test_a_holiday_period_greets_once_and_days_off_it_brings_greet_nobody():
+    """2025: National Day and a Mid-Autumn Monday with a weekend between are one greeting; the
+    Spring Festival's substitute days off (调休, 3-4 Feb), Labour Day's (5 May) and the Dragon Boat
+    Festival's observed Monday (补假, 2 June) start no greeting of their own."""
+    starts = {day: zh for day, zh, _ in holiday_starts(2025, "CN")}
+    assert starts == {
+        date(2025, 1, 1): "元旦",
+        date(2025, 1, 28): "农历除夕、春节",
+        date(2025, 4, 4): "清明节",
+        date(2025, 5, 1): "劳动节",
+        date(2025, 5, 31): "端午节",
+        date(2025, 10, 1): "国庆节、中秋节",
+    }
+    assert [en for day, _, en in holiday_starts(2025, "CN") if day == date(2025, 10, 1)] == [
+        "National Day / Mid-Autumn Festival"
+    ]
+    assert holiday_starts(2025, "none") == ()
