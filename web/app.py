@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import Flask, abort, jsonify, send_from_directory
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from core.config import PROJECT_ROOT, Settings
@@ -19,12 +20,17 @@ VENDOR_PACKAGES = {"swagger-ui-dist", "htmx.org", "@picocss", "bpmn-js", "chart.
 
 
 class RecordIdConverter(IntegerConverter):
-    """`<int:...>` in every URL: an id beyond what the databases' integer keys hold cannot name
-    a record, so the URL matches nothing (404) instead of reaching the database (500)."""
+    """`<int:...>` in every URL: an id beyond what the databases' integer keys hold names no
+    record, so the request is a 404 at routing (whatever its method) instead of a database
+    error (500)."""
 
-    def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
+    MAX_ID = 2**31 - 1
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > self.MAX_ID:
+            raise NotFound()
+        return number
 
 
 @dataclass

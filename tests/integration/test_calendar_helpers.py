@@ -78,8 +78,8 @@ def test_an_instant_counts_on_the_china_calendar_day(designer, api_as):
     data = body["data"]
     assert (data["working_now"], data["written_out"]) == (True, True)
     assert (data["next_day"], data["naive"]) == ("2026-12-01", "2026-11-30")
-    # A plain date is the day it names (today() is the UTC date, a Sunday here).
-    assert (data["plain_sunday"], data["plain_date"]) == (False, "2026-11-29")
+    # A plain date is the day it names; today() is China's date, already Monday here.
+    assert (data["plain_sunday"], data["plain_date"]) == (False, "2026-11-30")
 
 
 def test_a_count_of_working_days_beyond_ten_years_is_a_readable_incident(designer, api_as):
