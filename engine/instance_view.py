@@ -33,7 +33,7 @@ class InstancePath:
 def may_view_instance(session: Session, user: User, row: ProcessInstance) -> bool:
     """Operators and the starter see any instance; others one they have (had) a task in.
 
-    The same rule as `GET /api/v1/process-instances/{id}`."""
+    `GET /api/v1/process-instances/{id}` and the instance page both use it."""
     if user.has_role(*OPERATOR_ROLES) or row.started_by_id == user.id:
         return True
     involved = session.scalar(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from core.errors import Forbidden
 from engine import instances as svc
+from engine.instance_view import viewable_instance
 from engine.models import HumanTask, InstanceEvent, ProcessInstance
 from web.api.schemas import (
     InstanceDetailSchema,
@@ -50,32 +50,12 @@ def list_instances(query: dict):
     return db().scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
 
 
-def _visible_instance(instance_id: int) -> ProcessInstance:
-    session, user = db(), current_user()
-    row = svc.get_instance(session, instance_id)
-    if user.has_role("admin", "process_designer") or row.started_by_id == user.id:
-        return row
-    involved = session.scalar(
-        select(func.count())
-        .select_from(HumanTask)
-        .where(
-            HumanTask.instance_id == row.id,
-            (HumanTask.assignee_id == user.id)
-            | (HumanTask.completed_by_id == user.id)
-            | HumanTask.lane.in_(user.roles),
-        )
-    )
-    if not involved:
-        raise Forbidden("You are not involved in this process instance.")
-    return row
-
-
 @blp.route("/<int:instance_id>", methods=["GET"])
 @login_required()
 @blp.response(200, InstanceDetailSchema)
 def get_instance(instance_id: int):
     """An instance with its data, tasks, history and incidents."""
-    row = _visible_instance(instance_id)
+    row = viewable_instance(db(), current_user(), instance_id)
     session = db()
     tasks = session.scalars(
         select(HumanTask).where(HumanTask.instance_id == row.id).order_by(HumanTask.created_at)
