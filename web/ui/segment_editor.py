@@ -129,10 +129,6 @@ def edit_segment(segment_id: int):
         return _form_page(actor, values, segment)
     inputs = segment_form.filter_inputs(db(), actor)
     data = segment_form.posted_segment(request.form, inputs, segment.definition)
-    if data["definition"] == segment.definition:
-        # Conditions unchanged (say, only renamed): the definition is not checked again, so a
-        # user without the grant may rename a segment that filters on a sensitive field.
-        data = {key: value for key, value in data.items() if key != "definition"}
     try:
         segments.update_segment(db(), actor, segment_id, data)
     except Invalid as exc:
