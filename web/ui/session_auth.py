@@ -56,7 +56,11 @@ def init_session_auth(app: Flask) -> None:
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     manager = LoginManager(app)
     manager.user_loader(_load)
-    manager.session_protection = "basic"
+    # No "session protection": Weft asks nobody for a fresh sign-in, so flask-login's "basic"
+    # mode only rewrote the cookie of a signed-out session on its first request after the
+    # sign-in page (the browser's own /favicon.ico). Answered just after the sign-in, that
+    # anonymous cookie replaced the signed-in one and the user was back on the sign-in page.
+    manager.session_protection = None
 
     @manager.unauthorized_handler
     def _to_login():
