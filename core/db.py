@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -57,8 +59,35 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _check_idle_connections(engine)
+    return engine
+
+
+# A pooled connection used this recently is taken as alive without asking the server (as
+# HikariCP's aliveBypassWindowMs does): a busy server then pays no extra round trip per
+# transaction, while one that sat idle (a database restart, a firewall dropping quiet
+# connections) is still checked before use and replaced when dead.
+ALIVE_BYPASS_SECONDS = 0.5
+
+
+def _check_idle_connections(engine: Engine) -> None:
+    def note_use(_dbapi_connection: Any, record: Any, *_: Any) -> None:
+        record.info["last_used"] = time.monotonic()
+
+    def check_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last_used = record.info.get("last_used")
+        if last_used is not None and time.monotonic() - last_used < ALIVE_BYPASS_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool then retries with a fresh connection
+            raise DisconnectionError(f"Stale pooled connection: {exc}") from exc
+
+    event.listen(engine, "connect", note_use)
+    event.listen(engine, "checkin", note_use)
+    event.listen(engine, "checkout", check_if_idle)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -93,6 +122,49 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+_INSERTED = "weft_core_inserted"
+
+
+def attach_inserted(session: Session, obj: Any) -> None:
+    """Put an object whose row was just written by a Core INSERT into the session as a flush
+    would have: persistent now, and out of the session again if the transaction or savepoint
+    it was inserted in rolls back (as the unit of work does with its own inserts), so a
+    database that hands the id out again meets no stale object."""
+    make_transient_to_detached(obj)
+    session.add(obj)
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_INSERTED, []).append((transaction, obj))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back_inserts(session: Session, rolled_back: Any) -> None:
+    inserted = session.info.get(_INSERTED)
+    if not inserted:
+        return
+    kept = []
+    for transaction, obj in inserted:
+        if _within(transaction, rolled_back):
+            if obj in session:
+                session.expunge(obj)
+        else:
+            kept.append((transaction, obj))
+    session.info[_INSERTED] = kept
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_committed_inserts(session: Session) -> None:
+    # Fired for the outermost commit only: nothing can roll these rows back any more.
+    session.info.pop(_INSERTED, None)
+
+
+def _within(transaction: Any, outer: Any) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:
