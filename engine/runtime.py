@@ -27,8 +27,10 @@ from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import clock
+from core.db import attach_inserted
 from core.errors import Conflict
 from crm_domain.users import User
+from engine import live_workflows
 from engine.models import (
     HumanTask,
     Incident,
@@ -102,7 +104,9 @@ def new_workflow(definition: ProcessDefinition) -> BpmnWorkflow:
 
 def load(session: Session, instance: ProcessInstance) -> LoadedInstance:
     definition = session.get(ProcessDefinition, instance.definition_id)
-    workflow = load_state(instance.state, definition, _script_engine)
+    workflow = live_workflows.take(instance.id, instance.state, definition) or load_state(
+        instance.state, definition, _script_engine
+    )
     return LoadedInstance(
         instance,
         definition,
@@ -228,17 +232,18 @@ def save(session: Session, loaded: LoadedInstance, incident: Incidental | None =
     if new_tasks:
         for task_row in new_tasks:
             task_row["instance_id"] = row.id
-        session.execute(_INSERT_HUMAN_TASKS, new_tasks)
+        session.connection().execute(_INSERT_HUMAN_TASKS, new_tasks)
     _sync_waits(session, loaded, status)
     if loaded.events:
         for event in loaded.events:
             event["instance_id"] = row.id
-        session.execute(_INSERT_EVENTS, loaded.events)
+        session.connection().execute(_INSERT_EVENTS, loaded.events)
         loaded.events = []
     session.flush()
 
 
 _instance_table = ProcessInstance.__table__
+_INSERT_INSTANCE = _instance_table.insert().returning(_instance_table.c.id)
 _INSERT_HUMAN_TASKS = HumanTask.__table__.insert()
 _INSERT_EVENTS = InstanceEvent.__table__.insert()
 # The SET clause comes from the parameters' column names; the WHERE is the compare-and-swap.
@@ -262,26 +267,25 @@ def _status(
 
 def _write_instance(session: Session, loaded: LoadedInstance, status: str) -> None:
     row, now = loaded.row, clock.now()
+    state = dump_state(loaded.workflow)
     values = {
-        "state": dump_state(loaded.workflow),
+        "state": state,
         "status": status,
         "data": workflow_data(loaded.workflow),
         "updated_at": now,
         "ended_at": now if status in ("completed", "cancelled") else None,
     }
     if loaded.is_new:
-        # Nobody else can know this row yet: a plain insert, no compare-and-swap needed. Through
-        # the unit of work on purpose: a rollback (a savepoint around a reminder or a start rule)
-        # then takes the object out of the session with the row, which a Core insert would not.
-        for name, value in values.items():
-            setattr(row, name, value)
-        row.revision = 1
-        session.add(row)
-        session.flush()
-        loaded.is_new = False
-        return
+        _insert_instance(session, loaded, values)
+    else:
+        _compare_and_swap(session, loaded, values)
+    live_workflows.keep(row.id, state, loaded.definition, loaded.workflow)
+
+
+def _compare_and_swap(session: Session, loaded: LoadedInstance, values: dict[str, Any]) -> None:
+    row = loaded.row
     expected = row.revision
-    result = session.execute(
+    result = session.connection().execute(
         _COMPARE_AND_SWAP,
         {"row_id": row.id, "expected_revision": expected, "revision": expected + 1, **values},
     )
@@ -293,6 +297,27 @@ def _write_instance(session: Session, loaded: LoadedInstance, status: str) -> No
     # Keep the in-memory row equal to what was written, without reloading it.
     for name, value in {"revision": expected + 1, **values}.items():
         set_committed_value(row, name, value)
+
+
+def _insert_instance(session: Session, loaded: LoadedInstance, values: dict[str, Any]) -> None:
+    """A new instance's row, written by a Core INSERT: nobody else can know it yet, so there is
+    nothing to compare and swap, and the unit of work's flush would cost more than the insert.
+
+    The row then joins the session as a flushed one would, leaving it again if its savepoint
+    rolls back (reminders, start rules and message starts run each start in one)."""
+    row = loaded.row
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.revision = 1
+    # Unset columns are left out, so their defaults apply as they would in a flush.
+    columns = {
+        column.key: value
+        for column in _instance_table.columns
+        if column.key != "id" and (value := getattr(row, column.key)) is not None
+    }
+    row.id = session.connection().execute(_INSERT_INSTANCE, columns).scalar_one()
+    attach_inserted(session, row)
+    loaded.is_new = False
 
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list:

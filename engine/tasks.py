@@ -260,7 +260,7 @@ def _close_task(session: Session, task: HumanTask, user: User) -> None:
     values = {"status": "completed", "completed_at": clock.now(), "completed_by_id": user.id}
     if task.assignee_id is None:
         values["assignee_id"] = user.id
-    session.execute(_CLOSE_TASK, {"task_id": task.id, **values})
+    session.connection().execute(_CLOSE_TASK, {"task_id": task.id, **values})
     for name, value in values.items():
         set_committed_value(task, name, value)
 

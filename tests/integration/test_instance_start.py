@@ -31,3 +31,39 @@ def test_a_start_rolled_back_in_a_savepoint_leaves_the_session_usable(session, m
     tasks = session.scalars(select(HumanTask).where(HumanTask.instance_id == kept.id)).all()
     assert [t.bpmn_id for t in tasks] == ["prepare_quote"]
     assert session.get(ProcessInstance, lost_id) in (None, kept)
+
+
+def test_a_rolled_back_savepoint_takes_only_its_own_starts_with_it(session, make_user):
+    quote.deploy_version(session)
+    seller = make_user("salesperson")
+    session.commit()
+
+    before = start_instance(session, seller, quote.KEY, data={"customer_name": "before"})
+    outer = session.begin_nested()
+    in_outer = start_instance(session, seller, quote.KEY, data={"customer_name": "outer"})
+    inner = session.begin_nested()
+    start_instance(session, seller, quote.KEY, data={"customer_name": "inner"})
+    inner.rollback()
+    outer.commit()
+    session.commit()
+
+    stored = session.scalars(select(ProcessInstance).order_by(ProcessInstance.id)).all()
+    assert [row.data["customer_name"] for row in stored] == ["before", "outer"]
+    assert stored == [before, in_outer]  # the very objects start_instance returned
+    session.refresh(in_outer)  # persistent in the session, as a flushed row is
+    assert in_outer.status == "running"
+
+
+def test_a_start_rolled_back_with_its_whole_transaction_leaves_no_object_behind(session, make_user):
+    quote.deploy_version(session)
+    seller = make_user("salesperson")
+    session.commit()
+
+    lost = start_instance(session, seller, quote.KEY)
+    session.rollback()
+
+    assert lost not in session
+    kept = start_instance(session, seller, quote.KEY)
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
+    assert session.get(ProcessInstance, kept.id) is kept
