@@ -12,11 +12,24 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter,
+    BpmnWorkflowConverter,
+    TaskConverter,
+)
+from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
+from SpiffWorkflow.bpmn.serializer.helpers.registry import DefaultRegistry
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.deep_merge import DeepMerge
+from SpiffWorkflow.util.task import TaskState
 
 from engine import spiff_clock  # noqa: F401  (installs the injectable clock into Spiff's timers)
 
@@ -34,24 +47,42 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
         if spec is None:  # a full serialization (specs inline), e.g. from a backup tool
             return super().from_dict(dct)
         workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], _uuid, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(_uuid(dct["root"]))
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
 
 
-def _uuid(value: str):
-    from uuid import UUID
+class _DataTolerantRegistry(DefaultRegistry):
+    """Spiff's registry, restoring a dict whose "typename" names no registered type as the
+    plain dict it is (Spiff documents that, but calls a missing converter). Process data may
+    well hold such a key (a form field, start data, a script variable called "typename"), and
+    an instance must not become unloadable for it."""
 
-    return UUID(value)
+    def restore(self, val: Any, **kwargs: Any) -> Any:
+        if type(val) is dict and "typename" in val and not self._registered(val["typename"]):
+            return {key: self.restore(item, **kwargs) for key, item in val.items()}
+        return super().restore(val, **kwargs)
+
+    def _registered(self, typename: Any) -> bool:
+        return isinstance(typename, str) and typename in self.convert_from_dict
 
 
 _config = dict(SPIFF_CONFIG)
 _config[BpmnWorkflow] = StateOnlyWorkflowConverter
-_registry = BpmnWorkflowSerializer.configure(_config)
+_registry = BpmnWorkflowSerializer.configure(_config, registry=_DataTolerantRegistry())
 _serializer = BpmnWorkflowSerializer(_registry)
+# Spiff's own JSON encoder: task data is written as it is, so a value JSON cannot hold (a
+# datetime a script left there) is encoded as Spiff's serialize_json would, typename and all.
+_StateEncoder = create_encoder(_registry)
+
+
+def _state_json(dct: dict) -> str:
+    return json.dumps(dct, separators=(",", ":"), cls=_StateEncoder)
+
+
 # A spec-inclusive serializer, for the definition rows and for the benchmark's raw baseline.
 _full_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 
@@ -118,19 +149,43 @@ def definition_forms(definition: Any) -> dict:
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
-    dct = _serializer.to_dict(workflow)
+    """The instance's state (task tree and data) as JSON, in Spiff's state-only format."""
+    if not FAST_PATH or type(workflow) is not BpmnWorkflow:
+        return reference_dump_state(workflow)
+    dct = _state_dict(workflow)
     dct[_serializer.VERSION_KEY] = _serializer.VERSION
-    return json.dumps(dct, separators=(",", ":"))
+    return _state_json(dct)
 
 
 def state_from_json(state: str, spec: Any, subprocess_specs: dict) -> BpmnWorkflow:
     """A workflow from `dump_state` output, rebuilt onto the given (shared, cached) specs."""
+    dct = _parsed_state(state)
+    if not FAST_PATH or spec is None or dct.get("typename") != _WORKFLOW:
+        return _serializer.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+    return _workflow_from_state(dct, spec, subprocess_specs)
+
+
+def reference_dump_state(workflow: BpmnWorkflow) -> str:
+    """`dump_state` through Spiff's registry: the fallback, and what the tests hold it to."""
+    dct = _serializer.to_dict(workflow)
+    dct[_serializer.VERSION_KEY] = _serializer.VERSION
+    return _state_json(dct)
+
+
+def reference_state_from_json(state: str, spec: Any, subprocess_specs: dict) -> BpmnWorkflow:
+    """`state_from_json` through Spiff's registry."""
+    dct = _parsed_state(state)
+    return _serializer.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+
+
+def _parsed_state(state: str) -> dict:
+    """The stored JSON, migrated to the current format if an older Spiff wrote it."""
     dct = json.loads(state)
     version = dct.pop(_serializer.VERSION_KEY, None)
     if version != _serializer.VERSION:
         dct[_serializer.VERSION_KEY] = version
         _serializer.migrate(dct)
-    return _serializer.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+    return dct
 
 
 def load_state(state: str, definition: Any, script_engine: Any) -> BpmnWorkflow:
@@ -142,3 +197,236 @@ def load_state(state: str, definition: Any, script_engine: Any) -> BpmnWorkflow:
 
 def full_serializer() -> BpmnWorkflowSerializer:
     return _full_serializer
+
+
+# --- Instance state: task tree and data, written and read without the generic registry --------
+#
+# The stored format is Spiff's own (StateOnlyWorkflowConverter above, i.e. BpmnWorkflowConverter,
+# BpmnSubWorkflowConverter and TaskConverter), and must stay byte for byte what those write:
+# rows already stored must load, and Spiff's serializer and migrations must read what we write.
+# Going through the registry costs a generic dispatch for every task and every value, which was
+# over a tenth of a Weft cycle; below, the same dicts are built by walking the tree directly.
+# Values that are plain JSON are used as they are; anything else goes through the registry, so
+# the typed encoding ({"typename": ...}) still comes from Spiff itself. `reference_dump_state`
+# and `reference_state_from_json` are the registry path, kept as the fallback and for tests.
+
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _mirrors_spiff() -> bool:
+    """Whether the converters in use are the ones the fast path copies; if the configuration
+    ever changes, everything goes through the registry instead of silently diverging."""
+    plain_types = _JSON_SCALARS | {dict, list}
+    return (
+        _config[BpmnWorkflow] is StateOnlyWorkflowConverter
+        and _config[BpmnSubWorkflow] is BpmnSubWorkflowConverter
+        and _config[Task] is TaskConverter
+        and not plain_types & _registry.typenames.keys()
+    )
+
+
+FAST_PATH = _mirrors_spiff()
+_TASK = _registry.typenames[Task]
+_SUBWORKFLOW = _registry.typenames[BpmnSubWorkflow]
+_WORKFLOW = _registry.typenames[BpmnWorkflow]
+
+
+def _is_plain_json(value: Any) -> bool:
+    """True when the registry would leave `value` as it is: scalars, dicts and lists of them.
+
+    Exact types only (a subclass may be registered, or a tuple may hold something that is);
+    dict keys are never converted by the registry, so they need no check."""
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return True
+    if kind is dict:
+        items = value.values()
+    elif kind is list:
+        items = value
+    else:
+        return False
+    if _JSON_SCALARS.issuperset(map(type, items)):  # flat, the usual case: checked in C
+        return True
+    return all(_is_plain_json(item) for item in items)
+
+
+def _converted(value: Any) -> Any:
+    """What `_registry.convert(value)` gives, as JSON. Plain values are not copied: the dict
+    they go into is dumped at once and never kept."""
+    return value if _is_plain_json(value) else _registry.convert(_registry.clean(value))
+
+
+def _task_dict(task: Task, names: dict) -> dict:
+    """TaskConverter.to_dict. Task data goes in as it is (a root's whole, the others' changes
+    from their parent): Spiff leaves it to its JSON encoder, which Weft does not use, so a value
+    JSON cannot hold (a datetime a script kept) fails the dump, as it always has."""
+    parent = task.parent
+    if parent is None:
+        data, delta = task.data, {}
+    else:
+        data = {}
+        delta = {
+            "updates": DeepMerge.get_updated_keys(parent.data, task.data),
+            "deletions": DeepMerge.get_deleted_keys(parent.data, task.data),
+        }
+    return {
+        "id": names.get(task.id) or str(task.id),
+        "parent": (names.get(task._parent) or str(task._parent)) if parent is not None else None,
+        "children": [names.get(child) or str(child) for child in task._children],
+        "last_state_change": task.last_state_change,
+        "state": task.state,
+        "task_spec": task.task_spec.name,
+        "triggered": task.triggered,
+        "internal_data": _converted(task.internal_data),
+        "data": data,
+        "delta": delta,
+        "typename": _TASK,
+    }
+
+
+def _workflow_fields(workflow: Any) -> dict:
+    """WorkflowConverter.to_dict: what top-level workflows and subprocesses share."""
+    # Every id is written three or four times (key, id, parent, children): format each once.
+    names = {task_id: str(task_id) for task_id in workflow.tasks}
+    tasks = {}
+    for task_id, task in workflow.tasks.items():
+        if type(task) is Task:
+            tasks[names[task_id]] = _task_dict(task, names)
+        else:
+            tasks[names[task_id]] = _registry.convert(task)
+    last_task = workflow.last_task
+    return {
+        "data": _converted(workflow.data),
+        "correlations": workflow.correlations,
+        "last_task": str(last_task.id) if last_task is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "tasks": tasks,
+        "root": str(workflow.task_tree.id),
+    }
+
+
+def _subworkflow_dict(subworkflow: Any) -> dict:
+    if type(subworkflow) is not BpmnSubWorkflow:
+        return _registry.convert(subworkflow)
+    dct = _workflow_fields(subworkflow)
+    dct["parent_task_id"] = str(subworkflow.parent_task_id)
+    dct["spec"] = subworkflow.spec.name
+    dct["typename"] = _SUBWORKFLOW
+    return dct
+
+
+def _state_dict(workflow: BpmnWorkflow) -> dict:
+    """StateOnlyWorkflowConverter.to_dict plus the typename the registry adds."""
+    dct = _workflow_fields(workflow)
+    dct["subprocesses"] = {
+        str(task_id): _subworkflow_dict(sub) for task_id, sub in workflow.subprocesses.items()
+    }
+    dct["bpmn_events"] = _converted(workflow.bpmn_events)
+    dct["typename"] = _WORKFLOW
+    return dct
+
+
+def _is_untyped(value: Any) -> bool:
+    """True when `_registry.restore(value)` would only copy it: no dict in it has a typename.
+
+    What json.loads makes is only scalars, dicts and lists; anything else (a migration's
+    output, say) is left to the registry."""
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return True
+    if kind is dict:
+        if "typename" in value:
+            return False
+        items = value.values()
+    elif kind is list:
+        items = value
+    else:
+        return False
+    if _JSON_SCALARS.issuperset(map(type, items)):  # flat, the usual case: checked in C
+        return True
+    return all(_is_untyped(item) for item in items)
+
+
+def _restored(value: Any) -> Any:
+    """What `_registry.restore(value)` gives. Untyped values are used without the registry's
+    deep copy: they come from a fresh json.loads that nothing else holds."""
+    return value if _is_untyped(value) else _registry.restore(value)
+
+
+class _Uuids(dict):
+    """Parsed task ids of one load: each id is in the state up to four times, and parsing a
+    UUID is the dearest step of restoring a task."""
+
+    def __missing__(self, text: str) -> UUID:
+        self[text] = parsed = UUID(text)
+        return parsed
+
+
+def _restore_task(dct: dict, workflow: Any, uuids: _Uuids) -> Task:
+    """TaskConverter.from_dict."""
+    if dct.get("typename") != _TASK:
+        return _registry.restore(dct, workflow=workflow)
+    task_spec = workflow.spec.task_specs.get(dct["task_spec"])
+    task = Task(workflow, task_spec, state=dct["state"], id=uuids[dct["id"]])
+    task._parent = uuids[dct["parent"]] if dct["parent"] is not None else None
+    task._children = [uuids[child] for child in dct["children"]]
+    task.last_state_change = dct["last_state_change"]
+    task.triggered = dct["triggered"]
+    task.internal_data = _restored(dct["internal_data"])
+    if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+        task.workflow.top_workflow.event_manager.add_task(task)
+
+    delta = dct.get("delta")
+    parent = task.parent
+    if delta and parent is not None:
+        data = DeepMerge.merge({}, parent.data)
+        data.update(_restored(delta.get("updates", {})))
+        for key in delta.get("deletions", {}):
+            if key in data:
+                del data[key]
+    else:
+        data = _restored(dct["data"])
+    task.data = data
+    return task
+
+
+def _restore_workflow_fields(workflow: Any, dct: dict, uuids: _Uuids) -> None:
+    """The task tree and WorkflowConverter.set_default_attributes."""
+    workflow.tasks = {
+        uuids[task_id]: _restore_task(task, workflow, uuids)
+        for task_id, task in dct["tasks"].items()
+    }
+    workflow.task_tree = workflow.tasks.get(uuids[dct["root"]])
+    workflow.success = dct["success"]
+    workflow.completed = dct.get("completed", False)
+    workflow.correlations = dct.pop("correlations", {})
+    if isinstance(dct["last_task"], str):
+        workflow.last_task = workflow.tasks.get(uuids[dct["last_task"]])
+    workflow.data = _restored(dct.pop("data", {}))
+
+
+def _restore_subworkflows(dct: dict, workflow: Any, top: BpmnWorkflow, uuids: _Uuids) -> None:
+    """BpmnWorkflowConverter.subprocesses_from_dict: parents before their children."""
+    for task in workflow.tasks.values():
+        if isinstance(task.task_spec, SubWorkflowTask) and str(task.id) in dct:
+            sub_dct = dct.pop(str(task.id))
+            if sub_dct.get("typename") == _SUBWORKFLOW:
+                spec = top.subprocess_specs.get(task.task_spec.spec)
+                sub = BpmnSubWorkflow(spec, task.id, top, deserializing=True)
+                _restore_workflow_fields(sub, sub_dct, uuids)
+            else:
+                sub = _registry.restore(sub_dct, task=task, top_workflow=top)
+            top.subprocesses[task.id] = sub
+            sub.completed_event.connect(task.task_spec._on_subworkflow_completed, task)
+            _restore_subworkflows(dct, sub, top, uuids)
+
+
+def _workflow_from_state(dct: dict, spec: Any, subprocess_specs: dict) -> BpmnWorkflow:
+    """StateOnlyWorkflowConverter.from_dict."""
+    workflow = BpmnWorkflow(spec, subprocess_specs or {}, deserializing=True)
+    uuids = _Uuids()
+    _restore_workflow_fields(workflow, dct, uuids)
+    _restore_subworkflows(dct["subprocesses"], workflow, workflow, uuids)
+    workflow.bpmn_events = _restored(dct.pop("bpmn_events", []))
+    return workflow
