@@ -13,12 +13,8 @@ user task ("prepare quote", a 5 % discount: auto-approved, so the instance compl
 (b)  Weft's services, committed: start_instance + commit; the inbox lookup + complete_task
      (form validation, sandboxed scripts, compare-and-swap save, inbox and history rows)
      + commit. On SQLite (a file in a temp dir) and on PostgreSQL (its own database,
-     `weft_bench`). The completion finds the workflow the start left in memory
-     (engine/live_workflows.py), as it does when one server handles both requests.
+     `weft_bench`). The inbox lookup is a statement built once, as the engine's own are.
 (b+) the same on SQLite, loading the acting user in each transaction, as a request does.
-(b-) the same with nothing kept in memory between the two transactions: the completion
-     deserializes the stored state (another server process started the instance). On
-     PostgreSQL in the database `<name>_cold` next to the other.
 
 Machines are noisy, so the variants run interleaved, round after round, and every figure is
 the median over rounds; a ratio is taken within each round (b and a measured seconds apart),
@@ -46,12 +42,11 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import bindparam, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from core.db import Base, make_engine, make_session_factory, unit_of_work  # noqa: E402
 from crm_domain.users import User, create_user  # noqa: E402
-from engine import live_workflows  # noqa: E402
 from engine.definitions import deploy_files  # noqa: E402
 from engine.instances import start_instance  # noqa: E402
 from engine.models import HumanTask  # noqa: E402
@@ -114,11 +109,15 @@ def raw_cycle_factory(script_engine: PythonScriptEngine, specs_inline: bool = Tr
 # --- (b) Weft ------------------------------------------------------------------------------------
 
 
-def weft_cycle_factory(url: str, as_request: bool = True, keep_workflows: bool = True):
+_human_tasks = HumanTask.__table__
+OPEN_TASK_OF = select(_human_tasks.c.id).where(
+    _human_tasks.c.instance_id == bindparam("id"), _human_tasks.c.status == "open"
+)
+
+
+def weft_cycle_factory(url: str, as_request: bool = True):
     """The Weft cycle; `as_request` also loads the acting user in each transaction, as a web
-    request does (authentication), which the services themselves take as an argument.
-    Without `keep_workflows`, the completion finds no live workflow kept from the start (as when
-    another server process started the instance) and deserializes the stored state."""
+    request does (authentication), which the services themselves take as an argument."""
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
@@ -139,16 +138,11 @@ def weft_cycle_factory(url: str, as_request: bool = True, keep_workflows: bool =
         with unit_of_work(factory) as session:
             actor = session.get(User, user_id) if as_request else known_user
             instance_id = start_instance(session, actor, PROCESS_KEY).id
-        if not keep_workflows:
-            live_workflows.clear()
         with unit_of_work(factory) as session:
             actor = session.get(User, user_id) if as_request else known_user
-            # The inbox: what the user clicks on comes from the human_task table.
-            task_id = session.scalar(
-                select(HumanTask.id).where(
-                    HumanTask.instance_id == instance_id, HumanTask.status == "open"
-                )
-            )
+            # The inbox: what the user clicks on comes from the human_task table (a statement
+            # built once, as the engine's own hot statements are).
+            task_id = session.connection().execute(OPEN_TASK_OF, {"id": instance_id}).scalar()
             task = complete_task(session, actor, task_id, QUOTE)
             assert task.status == "completed"
 
@@ -308,24 +302,12 @@ def main() -> None:
         cycle, eng = weft_cycle_factory(f"sqlite:///{tmp}/bench-request.sqlite3")
         variants["(b+) Weft on SQLite, as a request"] = cycle
         engines.append(eng)
-        cycle, eng = weft_cycle_factory(
-            f"sqlite:///{tmp}/bench-cold.sqlite3", as_request=False, keep_workflows=False
-        )
-        variants["(b-) Weft on SQLite, nothing kept"] = cycle
-        engines.append(eng)
         if not args.no_pg:
             try:
                 ensure_pg_database(args.pg)
                 cycle, eng = weft_cycle_factory(args.pg, as_request=False)
                 variants["(b)  Weft on PostgreSQL, services"] = cycle
                 variants["(f)  floor: 2 durable txns, PostgreSQL"] = floor_cycle_factory(eng)
-                engines.append(eng)
-                cold_url = make_url(args.pg)
-                cold_url = cold_url.set(database=f"{cold_url.database}_cold")
-                cold_url = cold_url.render_as_string(hide_password=False)
-                ensure_pg_database(cold_url)
-                cycle, eng = weft_cycle_factory(cold_url, as_request=False, keep_workflows=False)
-                variants["(b-) Weft on PostgreSQL, nothing kept"] = cycle
                 engines.append(eng)
             except Exception as exc:  # no server: say so and carry on with SQLite
                 print(f"PostgreSQL skipped: {type(exc).__name__}: {exc}", file=sys.stderr)

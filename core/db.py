@@ -60,7 +60,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     engine = create_engine(url, **kwargs)
-    if not kwargs.get("pool_pre_ping"):
+    if "pool_pre_ping" not in kwargs:  # an explicit choice either way is left alone
         _check_idle_connections(engine)
     return engine
 
@@ -155,7 +155,10 @@ def _forget_rolled_back_inserts(session: Session, rolled_back: Any) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _forget_committed_inserts(session: Session) -> None:
-    # Fired for the outermost commit only: nothing can roll these rows back any more.
+    # Also fired when a savepoint is released; its rows can still roll back with the
+    # transaction around it, which _within() sees through the savepoint's parent.
+    if session.in_nested_transaction():
+        return
     session.info.pop(_INSERTED, None)
 
 

@@ -30,7 +30,6 @@ from core import clock
 from core.db import attach_inserted
 from core.errors import Conflict
 from crm_domain.users import User
-from engine import live_workflows
 from engine.models import (
     HumanTask,
     Incident,
@@ -104,9 +103,7 @@ def new_workflow(definition: ProcessDefinition) -> BpmnWorkflow:
 
 def load(session: Session, instance: ProcessInstance) -> LoadedInstance:
     definition = session.get(ProcessDefinition, instance.definition_id)
-    workflow = live_workflows.take(instance.id, instance.state, definition) or load_state(
-        instance.state, definition, _script_engine
-    )
+    workflow = load_state(instance.state, definition, _script_engine)
     return LoadedInstance(
         instance,
         definition,
@@ -266,10 +263,9 @@ def _status(
 
 
 def _write_instance(session: Session, loaded: LoadedInstance, status: str) -> None:
-    row, now = loaded.row, clock.now()
-    state = dump_state(loaded.workflow)
+    now = clock.now()
     values = {
-        "state": state,
+        "state": dump_state(loaded.workflow),
         "status": status,
         "data": workflow_data(loaded.workflow),
         "updated_at": now,
@@ -279,7 +275,6 @@ def _write_instance(session: Session, loaded: LoadedInstance, status: str) -> No
         _insert_instance(session, loaded, values)
     else:
         _compare_and_swap(session, loaded, values)
-    live_workflows.keep(row.id, state, loaded.definition, loaded.workflow)
 
 
 def _compare_and_swap(session: Session, loaded: LoadedInstance, values: dict[str, Any]) -> None:

@@ -56,18 +56,22 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
 
 
 class _DataTolerantRegistry(DefaultRegistry):
-    """Spiff's registry, restoring a dict whose "typename" names no registered type as the
-    plain dict it is (Spiff documents that, but calls a missing converter). Process data may
-    well hold such a key (a form field, start data, a script variable called "typename"), and
-    an instance must not become unloadable for it."""
+    """Spiff's registry, restoring a dict with a "typename" key that is not a value Spiff wrote
+    as the plain dict it is. Process data may well hold such a key (a form field, start data,
+    a script variable called "typename", even one naming a Spiff type), and an instance must
+    not become unloadable for it: Spiff's own restore calls a missing converter, or one that
+    fails on what is not its output."""
 
     def restore(self, val: Any, **kwargs: Any) -> Any:
-        if type(val) is dict and "typename" in val and not self._registered(val["typename"]):
-            return {key: self.restore(item, **kwargs) for key, item in val.items()}
-        return super().restore(val, **kwargs)
-
-    def _registered(self, typename: Any) -> bool:
-        return isinstance(typename, str) and typename in self.convert_from_dict
+        if type(val) is not dict or "typename" not in val:
+            return super().restore(val, **kwargs)
+        typename = val["typename"]
+        if isinstance(typename, str) and typename in self.convert_from_dict:
+            try:
+                return super().restore(val, **kwargs)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                pass  # not what Spiff writes for that type: data
+        return {key: self.restore(item, **kwargs) for key, item in val.items()}
 
 
 _config = dict(SPIFF_CONFIG)
@@ -258,8 +262,8 @@ def _converted(value: Any) -> Any:
 
 def _task_dict(task: Task, names: dict) -> dict:
     """TaskConverter.to_dict. Task data goes in as it is (a root's whole, the others' changes
-    from their parent): Spiff leaves it to its JSON encoder, which Weft does not use, so a value
-    JSON cannot hold (a datetime a script kept) fails the dump, as it always has."""
+    from their parent): Spiff leaves it to its JSON encoder, which `_state_json` uses too, so a
+    datetime a script kept is written typed, as Spiff's serialize_json writes it."""
     parent = task.parent
     if parent is None:
         data, delta = task.data, {}

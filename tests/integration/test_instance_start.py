@@ -67,3 +67,20 @@ def test_a_start_rolled_back_with_its_whole_transaction_leaves_no_object_behind(
     session.commit()
     assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
     assert session.get(ProcessInstance, kept.id) is kept
+
+
+def test_a_start_in_a_released_savepoint_goes_when_the_transaction_rolls_back(session, make_user):
+    quote.deploy_version(session)
+    seller = make_user("salesperson")
+    session.commit()
+
+    savepoint = session.begin_nested()
+    lost = start_instance(session, seller, quote.KEY)
+    savepoint.commit()  # released: the start is now part of the transaction ...
+    session.rollback()  # ... which rolls back
+
+    assert lost not in session
+    kept = start_instance(session, seller, quote.KEY)
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
+    assert session.get(ProcessInstance, kept.id) is kept
