@@ -235,15 +235,17 @@ _SUBWORKFLOW = _registry.typenames[BpmnSubWorkflow]
 _WORKFLOW = _registry.typenames[BpmnWorkflow]
 
 
-def _is_plain_json(value: Any) -> bool:
-    """True when the registry would leave `value` as it is: scalars, dicts and lists of them.
-
-    Exact types only (a subclass may be registered, or a tuple may hold something that is);
-    dict keys are never converted by the registry, so they need no check."""
+def _only_json(value: Any, *, typename_is_typed: bool) -> bool:
+    """True when `value` is only JSON scalars and dicts and lists of them, which the registry
+    leaves as they are. Exact types only (a subclass may be registered, or a tuple may hold
+    something that is); dict keys are never converted, so they need no check. When reading,
+    a dict with a "typename" key is the registry's to restore (`typename_is_typed`)."""
     kind = type(value)
     if kind in _JSON_SCALARS:
         return True
     if kind is dict:
+        if typename_is_typed and "typename" in value:
+            return False
         items = value.values()
     elif kind is list:
         items = value
@@ -251,13 +253,15 @@ def _is_plain_json(value: Any) -> bool:
         return False
     if _JSON_SCALARS.issuperset(map(type, items)):  # flat, the usual case: checked in C
         return True
-    return all(_is_plain_json(item) for item in items)
+    return all(_only_json(item, typename_is_typed=typename_is_typed) for item in items)
 
 
 def _converted(value: Any) -> Any:
     """What `_registry.convert(value)` gives, as JSON. Plain values are not copied: the dict
     they go into is dumped at once and never kept."""
-    return value if _is_plain_json(value) else _registry.convert(_registry.clean(value))
+    if _only_json(value, typename_is_typed=False):
+        return value
+    return _registry.convert(_registry.clean(value))
 
 
 def _task_dict(task: Task, names: dict) -> dict:
@@ -331,31 +335,10 @@ def _state_dict(workflow: BpmnWorkflow) -> dict:
     return dct
 
 
-def _is_untyped(value: Any) -> bool:
-    """True when `_registry.restore(value)` would only copy it: no dict in it has a typename.
-
-    What json.loads makes is only scalars, dicts and lists; anything else (a migration's
-    output, say) is left to the registry."""
-    kind = type(value)
-    if kind in _JSON_SCALARS:
-        return True
-    if kind is dict:
-        if "typename" in value:
-            return False
-        items = value.values()
-    elif kind is list:
-        items = value
-    else:
-        return False
-    if _JSON_SCALARS.issuperset(map(type, items)):  # flat, the usual case: checked in C
-        return True
-    return all(_is_untyped(item) for item in items)
-
-
 def _restored(value: Any) -> Any:
     """What `_registry.restore(value)` gives. Untyped values are used without the registry's
     deep copy: they come from a fresh json.loads that nothing else holds."""
-    return value if _is_untyped(value) else _registry.restore(value)
+    return value if _only_json(value, typename_is_typed=True) else _registry.restore(value)
 
 
 class _Uuids(dict):

@@ -4,6 +4,7 @@ next start in the same session works even when the database hands out the same i
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.instances import start_instance
@@ -11,10 +12,16 @@ from engine.models import HumanTask, ProcessInstance
 from tests.support import designer as quote
 
 
-def test_a_start_rolled_back_in_a_savepoint_leaves_the_session_usable(session, make_user):
+@pytest.fixture
+def seller(session, make_user):
+    """A salesperson, with the quote process deployed (committed, as a request would find it)."""
     quote.deploy_version(session)
-    seller = make_user("salesperson")
+    user = make_user("salesperson")
     session.commit()
+    return user
+
+
+def test_a_start_rolled_back_in_a_savepoint_leaves_the_session_usable(session, seller):
 
     savepoint = session.begin_nested()
     lost = start_instance(session, seller, quote.KEY)
@@ -33,10 +40,7 @@ def test_a_start_rolled_back_in_a_savepoint_leaves_the_session_usable(session, m
     assert session.get(ProcessInstance, lost_id) in (None, kept)
 
 
-def test_a_rolled_back_savepoint_takes_only_its_own_starts_with_it(session, make_user):
-    quote.deploy_version(session)
-    seller = make_user("salesperson")
-    session.commit()
+def test_a_rolled_back_savepoint_takes_only_its_own_starts_with_it(session, seller):
 
     before = start_instance(session, seller, quote.KEY, data={"customer_name": "before"})
     outer = session.begin_nested()
@@ -54,10 +58,7 @@ def test_a_rolled_back_savepoint_takes_only_its_own_starts_with_it(session, make
     assert in_outer.status == "running"
 
 
-def test_a_start_rolled_back_with_its_whole_transaction_leaves_no_object_behind(session, make_user):
-    quote.deploy_version(session)
-    seller = make_user("salesperson")
-    session.commit()
+def test_a_start_rolled_back_with_its_whole_transaction_leaves_no_object_behind(session, seller):
 
     lost = start_instance(session, seller, quote.KEY)
     session.rollback()
@@ -69,10 +70,7 @@ def test_a_start_rolled_back_with_its_whole_transaction_leaves_no_object_behind(
     assert session.get(ProcessInstance, kept.id) is kept
 
 
-def test_a_start_in_a_released_savepoint_goes_when_the_transaction_rolls_back(session, make_user):
-    quote.deploy_version(session)
-    seller = make_user("salesperson")
-    session.commit()
+def test_a_start_in_a_released_savepoint_goes_when_the_transaction_rolls_back(session, seller):
 
     savepoint = session.begin_nested()
     lost = start_instance(session, seller, quote.KEY)
