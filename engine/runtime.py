@@ -304,12 +304,9 @@ def _insert_instance(session: Session, loaded: LoadedInstance, values: dict[str,
     for name, value in values.items():
         setattr(row, name, value)
     row.revision = 1
-    # Unset columns are left out, so their defaults apply as they would in a flush.
-    columns = {
-        column.key: value
-        for column in _instance_table.columns
-        if column.key != "id" and (value := getattr(row, column.key)) is not None
-    }
+    # Every column as the object holds it (start_instance sets each one), so the object and
+    # the row agree without reading it back.
+    columns = {c.key: getattr(row, c.key) for c in _instance_table.columns if c.key != "id"}
     row.id = session.connection().execute(_INSERT_INSTANCE, columns).scalar_one()
     attach_inserted(session, row)
     loaded.is_new = False
