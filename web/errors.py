@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from flask_smorest import Api
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from core.errors import WeftError
@@ -23,6 +24,7 @@ _CODES = {
     415: "unsupported_media_type",
     422: "invalid",
     429: "too_many_requests",
+    503: "unavailable",
 }
 
 
@@ -73,5 +75,35 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return app.extensions["weft_api"].handle_http_exception(error)
+        if _database_unavailable(error):
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+            if g.get("ui_page"):  # a page of its own: the usual page layout reads the database
+                return (
+                    _UNAVAILABLE_PAGE,
+                    503,
+                    {**_RETRY, "Content-Type": "text/html; charset=utf-8"},
+                )
+            body = error_body(503, "The database is not available just now. Try again shortly.")
+            return jsonify(body), 503, _RETRY
         log.exception("unhandled error on %s %s", request.method, request.path)
         return jsonify(error_body(500, "Something went wrong on our side.")), 500
+
+
+def _database_unavailable(error: Exception) -> bool:
+    """A connection the server dropped (a restart), or one it refused or kept busy: nothing
+    was saved, the pool has been told, and the same request can simply be sent again."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError)
+
+
+_RETRY = {"Retry-After": "2"}
+_UNAVAILABLE_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>503</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 4em auto; line-height: 1.6">
+<h1>数据库暂时不可用，请稍后重试。</h1>
+<p lang="en">The database is not available just now. Try again shortly.</p>
+<p><a href="/inbox">返回收件箱 Back to the inbox</a></p>
+</body></html>
+"""
