@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 
 NAMING = {
@@ -177,3 +178,51 @@ def is_postgres(session_or_engine: Session | Engine) -> bool:
         else session_or_engine
     )
     return bind.dialect.name == "postgresql"
+
+
+# PostgreSQL SQLSTATEs meaning the server cannot serve the request now: connection exceptions
+# (class 08), the server shutting down or restarting (57P01-57P05), too many connections.
+_UNREACHABLE_STATES = {"57P01", "57P02", "57P03", "57P04", "57P05", "53300"}
+# Two transactions that cannot both go through: the same request may succeed when sent again.
+_WRITE_CONFLICT_STATES = {"40001", "40P01"}
+_SQLITE_BUSY = {"SQLITE_BUSY", "SQLITE_LOCKED"}
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) means the database could not be reached or dropped the
+    connection, or was too busy: nothing was saved, and the same request can be sent again.
+    A broken statement or schema is not that: it stays an error with its traceback."""
+    for error in _causes(exc):
+        if isinstance(error, PoolTimeout):
+            return True
+        if not isinstance(error, DBAPIError):
+            continue
+        if error.connection_invalidated:
+            return True
+        if not isinstance(error, OperationalError):
+            continue
+        state = getattr(error.orig, "sqlstate", None)
+        if state is not None and (state.startswith("08") or state in _UNREACHABLE_STATES):
+            return True
+        if state is None and type(error.orig).__module__.startswith("psycopg"):
+            return True  # no answer from the server at all (connecting failed)
+        if getattr(error.orig, "sqlite_errorname", None) in _SQLITE_BUSY:
+            return True
+    return False
+
+
+def write_conflict(exc: BaseException) -> bool:
+    """A serialization failure or deadlock: another transaction won; try again."""
+    return any(
+        isinstance(error, DBAPIError)
+        and getattr(error.orig, "sqlstate", None) in _WRITE_CONFLICT_STATES
+        for error in _causes(exc)
+    )
+
+
+def _causes(exc: BaseException | None) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen and len(seen) < 20:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__

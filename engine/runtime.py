@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import clock
-from core.db import attach_inserted
+from core.db import attach_inserted, database_unavailable
 from core.errors import Conflict
 from crm_domain.users import User
 from engine.models import (
@@ -151,6 +151,10 @@ def _run_steps(loaded: LoadedInstance) -> Incidental | None:
 
 
 def incident_from(exc: Exception) -> Incidental:
+    if database_unavailable(exc):
+        # Not the process's doing, and the session cannot write an incident any more: the
+        # request fails as a whole (a 503 to try again) and nothing of it is saved.
+        raise exc
     if not isinstance(exc, SpiffWorkflowException):
         return Incidental(message=f"{type(exc).__name__}: {exc}")
     task = getattr(exc, "task", None)

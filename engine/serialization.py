@@ -56,22 +56,19 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
 
 
 class _DataTolerantRegistry(DefaultRegistry):
-    """Spiff's registry, restoring a dict with a "typename" key that is not a value Spiff wrote
-    as the plain dict it is. Process data may well hold such a key (a form field, start data,
-    a script variable called "typename", even one naming a Spiff type), and an instance must
-    not become unloadable for it: Spiff's own restore calls a missing converter, or one that
-    fails on what is not its output."""
+    """Spiff's registry, restoring a dict whose "typename" names no registered type as the plain
+    dict it is (Spiff documents that, but calls a missing converter): process data may well hold
+    such a key (a form field, start data, a script variable called "typename"). Data naming a
+    registered type is handled by `_restored_data` below, so that here a broken Spiff object
+    (a task, a subprocess, an event) still fails loudly."""
 
     def restore(self, val: Any, **kwargs: Any) -> Any:
-        if type(val) is not dict or "typename" not in val:
-            return super().restore(val, **kwargs)
-        typename = val["typename"]
-        if isinstance(typename, str) and typename in self.convert_from_dict:
-            try:
-                return super().restore(val, **kwargs)
-            except (KeyError, TypeError, ValueError, AttributeError):
-                pass  # not what Spiff writes for that type: data
-        return {key: self.restore(item, **kwargs) for key, item in val.items()}
+        if type(val) is dict and "typename" in val and not self._registered(val["typename"]):
+            return {key: self.restore(item, **kwargs) for key, item in val.items()}
+        return super().restore(val, **kwargs)
+
+    def _registered(self, typename: Any) -> bool:
+        return isinstance(typename, str) and typename in self.convert_from_dict
 
 
 _config = dict(SPIFF_CONFIG)
@@ -335,6 +332,25 @@ def _state_dict(workflow: BpmnWorkflow) -> dict:
     return dct
 
 
+def _restored_data(value: Any) -> Any:
+    """Task and workflow data, restored like `_restored`, except that a dict naming a Spiff type
+    that is not what Spiff writes for it (a form field "typename" whose value is "UUID") is the
+    user's data and stays a dict: an instance must not become unloadable for its data."""
+    if _only_json(value, typename_is_typed=True):
+        return value
+    kind = type(value)
+    if kind is dict:
+        if _registry._registered(value.get("typename")):
+            try:
+                return _registry.restore(value)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                pass  # not a value Spiff wrote: data
+        return {key: _restored_data(item) for key, item in value.items()}
+    if kind is list:
+        return [_restored_data(item) for item in value]
+    return _registry.restore(value)
+
+
 def _restored(value: Any) -> Any:
     """What `_registry.restore(value)` gives. Untyped values are used without the registry's
     deep copy: they come from a fresh json.loads that nothing else holds."""
@@ -368,12 +384,12 @@ def _restore_task(dct: dict, workflow: Any, uuids: _Uuids) -> Task:
     parent = task.parent
     if delta and parent is not None:
         data = DeepMerge.merge({}, parent.data)
-        data.update(_restored(delta.get("updates", {})))
+        data.update(_restored_data(delta.get("updates", {})))
         for key in delta.get("deletions", {}):
             if key in data:
                 del data[key]
     else:
-        data = _restored(dct["data"])
+        data = _restored_data(dct["data"])
     task.data = data
     return task
 
@@ -390,7 +406,7 @@ def _restore_workflow_fields(workflow: Any, dct: dict, uuids: _Uuids) -> None:
     workflow.correlations = dct.pop("correlations", {})
     if isinstance(dct["last_task"], str):
         workflow.last_task = workflow.tasks.get(uuids[dct["last_task"]])
-    workflow.data = _restored(dct.pop("data", {}))
+    workflow.data = _restored_data(dct.pop("data", {}))
 
 
 def _restore_subworkflows(dct: dict, workflow: Any, top: BpmnWorkflow, uuids: _Uuids) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, jsonify, request
 from flask_smorest import Api
-from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from core.db import database_unavailable, write_conflict
 from core.errors import WeftError
 
 log = logging.getLogger(__name__)
@@ -75,26 +75,20 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return app.extensions["weft_api"].handle_http_exception(error)
-        if _database_unavailable(error):
+        if database_unavailable(error):
             log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
-            if g.get("ui_page"):  # a page of its own: the usual page layout reads the database
-                return (
-                    _UNAVAILABLE_PAGE,
-                    503,
-                    {**_RETRY, "Content-Type": "text/html; charset=utf-8"},
-                )
+            if not request.path.startswith(("/api/", "/static/")):
+                # A page of its own: the usual layout reads the database.
+                headers = {**_RETRY, "Content-Type": "text/html; charset=utf-8"}
+                return _UNAVAILABLE_PAGE, 503, headers
             body = error_body(503, "The database is not available just now. Try again shortly.")
             return jsonify(body), 503, _RETRY
+        if write_conflict(error):
+            log.warning("write conflict on %s %s: %s", request.method, request.path, error)
+            body = error_body(409, "Someone else changed the same data just now. Try again.")
+            return jsonify(body), 409
         log.exception("unhandled error on %s %s", request.method, request.path)
         return jsonify(error_body(500, "Something went wrong on our side.")), 500
-
-
-def _database_unavailable(error: Exception) -> bool:
-    """A connection the server dropped (a restart), or one it refused or kept busy: nothing
-    was saved, the pool has been told, and the same request can simply be sent again."""
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, OperationalError)
 
 
 _RETRY = {"Retry-After": "2"}

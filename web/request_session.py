@@ -8,6 +8,7 @@ from flask import Flask, Response, current_app, g, jsonify
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from core.db import database_unavailable
 from web.errors import error_body
 
 log = logging.getLogger(__name__)
@@ -35,11 +36,19 @@ def init_request_session(app: Flask) -> None:
             log.warning("commit refused by a constraint", exc_info=True)
             response = jsonify(error_body(409, "The change conflicts with data saved meanwhile."))
             response.status_code = 409
-        except DBAPIError:
+        except DBAPIError as exc:
             session.rollback()
             log.exception("commit failed")
-            response = jsonify(error_body(409, "The change could not be saved; try again."))
-            response.status_code = 409
+            if database_unavailable(exc):  # lost at COMMIT: whether it went through is unknown
+                message = (
+                    "The connection to the database was lost while saving. "
+                    "Reload to see whether the change was saved."
+                )
+                response = jsonify(error_body(503, message))
+                response.status_code = 503
+            else:
+                response = jsonify(error_body(409, "The change could not be saved; try again."))
+                response.status_code = 409
         finally:
             session.close()
         return response

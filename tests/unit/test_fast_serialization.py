@@ -266,3 +266,16 @@ def test_spiffs_own_serializer_reads_the_state_with_its_specs(processes):
     whole = json.dumps({**state, **specs_to_dict(run.spec, run.subs)})
     by_spiff = full_serializer().deserialize_json(whole)
     assert facts(by_spiff) == facts(state_from_json(run.states[-1], run.spec, run.subs))
+
+
+def test_a_broken_task_in_a_stored_state_fails_to_load_on_both_readers(processes):
+    """Data may hold a "typename" that is not Spiff's, but Spiff's own objects must not be
+    quietly read as data when they are broken: the load fails where the damage is."""
+    workflow = _started(processes)
+    state = json.loads(dump_state(workflow))
+    next(iter(state["tasks"].values())).pop("state")
+    broken = json.dumps(state)
+    with pytest.raises(KeyError):
+        state_from_json(broken, workflow.spec, workflow.subprocess_specs)
+    with pytest.raises(KeyError):
+        serialization.reference_state_from_json(broken, workflow.spec, workflow.subprocess_specs)
