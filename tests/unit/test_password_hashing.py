@@ -32,6 +32,10 @@ def test_a_hash_made_under_one_profile_verifies_under_the_other(monkeypatch):
     monkeypatch.setenv("WEFT_PASSWORD_PROFILE", "default")
     assert verify_password(cheap, "correct-horse-1")
     assert not verify_password(cheap, "correct-horse-2")
+    dear = hash_password("correct-horse-1")  # and the other way round
+    monkeypatch.setenv("WEFT_PASSWORD_PROFILE", "cheapest")
+    assert verify_password(dear, "correct-horse-1")
+    assert not verify_password(dear, "correct-horse-2")
 
 
 def test_an_unknown_profile_is_refused_by_name(monkeypatch):
