@@ -42,7 +42,7 @@ def test_a_request_on_a_dropped_connection_is_a_503_and_the_next_one_works(
         with engine.connect() as conn:  # the pool's one connection
             pid = conn.scalar(text("SELECT pg_backend_pid()"))
         with db_engine.connect() as admin:  # the server goes away under it
-            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            admin.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
 
         met_it = client.post("/api/v1/auth/token", json=NOBODY)
         assert met_it.status_code == 503
@@ -56,15 +56,18 @@ def test_a_request_on_a_dropped_connection_is_a_503_and_the_next_one_works(
 
 def _sqlite_busy() -> sqlite3.OperationalError:
     """A real "database is locked" from SQLite: another connection holds the write lock."""
-    path = Path(tempfile.mkdtemp()) / "busy.sqlite3"
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
-        sqlite3.connect(path, timeout=0, isolation_level=None).execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        return exc
-    finally:
-        holder.close()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "busy.sqlite3"
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        waiter = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            waiter.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            return exc
+        finally:
+            waiter.close()
+            holder.close()
     raise AssertionError("SQLite did not report the lock")
 
 
@@ -129,7 +132,7 @@ def _kill_pooled_connection(app, db_engine) -> None:
     with engine.connect() as conn:  # the pool's one connection, trusted as just used
         pid = conn.scalar(text("SELECT pg_backend_pid()"))
     with db_engine.connect() as admin:
-        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
 
 
 @pytest.mark.postgres_only

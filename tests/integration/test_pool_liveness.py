@@ -31,7 +31,7 @@ def test_an_idle_connection_the_server_dropped_is_replaced_before_use(
 ):
     dropped = _backend_pid(pg_engine)
     with db_engine.connect() as admin:  # the server ends the pooled connection's backend
-        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
+        admin.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": dropped})
     monkeypatch.setattr(db, "ALIVE_BYPASS_SECONDS", 0.0)  # the connection counts as idle
 
     with pg_engine.connect() as conn:  # no error reaches the caller

@@ -80,10 +80,10 @@ def test_a_segment_made_in_the_browser_is_counted_compared_and_used_by_a_reminde
     page.fill("input[name=date_field]", "")
     page.fill("[data-testid=rule-days]", "5")
     page.fill("textarea[name=message_zh]", "{customer.name} 已 {days} 天未联系")
-    page.wait_for_selector("[data-testid=preview-total]:has-text('4')")  # everyone, for now
+    page.wait_for_selector("[data-testid=preview-total]:text-is('4 条提醒')")  # everyone, for now
     page.select_option("[data-testid=rule-segment]", label="复购客户")
     page.wait_for_selector("[data-testid=preview-segment]")
-    assert "2" in page.inner_text("[data-testid=preview-total]")
+    page.wait_for_selector("[data-testid=preview-total]:text-is('2 条提醒')")
     assert "复购客户" in page.inner_text("[data-testid=preview-segment]")
     screenshot(page, "segments-reminder-rule-zh")
     page.click("[data-testid=rule-save]")
