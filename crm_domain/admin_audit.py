@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
 from core.db import Base, JsonType, UtcDateTime
-from core.digits import is_digits
+from core.digits import as_id
 from crm_domain.audit import plain
 
 # Columns never copied into the log: a password hash or a signing secret must not leak to
@@ -135,11 +135,8 @@ def search_admin_changes(session: Session, query: AuditQuery) -> tuple[list[Admi
     conditions = []
     if query.actor:
         by_name = AdminChange.actor_name == query.actor
-        conditions.append(
-            or_(by_name, AdminChange.actor_id == int(query.actor))
-            if is_digits(query.actor)
-            else by_name
-        )
+        actor_id = as_id(query.actor)
+        conditions.append(or_(by_name, AdminChange.actor_id == actor_id) if actor_id else by_name)
     if query.kind:
         conditions.append(AdminChange.kind == query.kind)
     if query.since:

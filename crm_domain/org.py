@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
 from core.db import Base, UtcDateTime
-from core.digits import is_digits
+from core.digits import as_id, is_digits
 from core.errors import Invalid, NotFound
 from crm_domain.admin_audit import record_admin_change, snapshot
 
@@ -144,7 +144,10 @@ def list_org_units(session: Session) -> list[OrgUnit]:
 def find_org_unit(session: Session, id_or_name: str) -> OrgUnit:
     """A unit by id ("12") or by its exact name ("苏州办事处"); names must be unambiguous."""
     if is_digits(id_or_name):
-        return get_org_unit(session, int(id_or_name))
+        unit_id = as_id(id_or_name)
+        if unit_id is None:
+            raise NotFound(f"There is no org unit {id_or_name}.")
+        return get_org_unit(session, unit_id)
     matches = list(session.scalars(select(OrgUnit).where(OrgUnit.name == id_or_name).limit(2)))
     if len(matches) != 1:
         problem = "No org unit has" if not matches else "Several org units have"

@@ -8,8 +8,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from marshmallow import fields, validate
 
 from core import clock
+from core.digits import MAX_ID
 
-MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds on both databases
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
 MAX_AMOUNT = Decimal("1000000000000")  # 10^12 per amount the user types in

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import clock
+from core.digits import as_id
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from crm_domain.users import User
 from engine import runtime
@@ -59,7 +60,7 @@ def customer_subject(data: dict[str, Any] | None) -> dict[str, Any] | None:
     is) is about that customer unless a subject is given: its tasks show the customer in the
     inbox and it appears in the customer's history."""
     customer_id = (data or {}).get("customer_id")
-    if type(customer_id) is int and customer_id > 0:
+    if type(customer_id) is int and as_id(customer_id):
         return {"type": "customer", "id": customer_id}
     return None
 

@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from core.config import PROJECT_ROOT, Settings
 from core.db import make_engine, make_session_factory
+from core.digits import MAX_ID
 from web.errors import WeftApi, register_error_handlers
 from web.request_session import init_request_session
 from web.ui import init_ui
@@ -24,11 +25,9 @@ class RecordIdConverter(IntegerConverter):
     record, so the request is a 404 at routing (whatever its method) instead of a database
     error (500)."""
 
-    MAX_ID = 2**31 - 1
-
     def to_python(self, value: str) -> int:
         number = super().to_python(value)
-        if number > self.MAX_ID:
+        if number > MAX_ID:
             raise NotFound()
         return number
 

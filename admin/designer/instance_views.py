@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from admin.designer.access import operator_required
-from core.digits import is_digits
+from core.digits import as_id
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from engine import instances as ops
 from engine.catalogue import process_catalogue
@@ -71,7 +71,7 @@ def instances():
 @operator_required
 def bulk():
     operation = request.form.get("operation")
-    ids = [int(i) for i in request.form.getlist("instance") if is_digits(i)]
+    ids = [as_id(i) for i in request.form.getlist("instance") if as_id(i)]
     back = request.form.get("next") or url_for(".instances")
     if operation not in OPERATIONS or not ids:
         flash(_("Choose instances and an operation."), "warning")

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 
 from admin.designer.access import designer_required
-from core.digits import is_digits
+from core.digits import as_id
 from core.errors import Conflict, Forbidden, NotFound
 from engine.definitions import current_definition
 from engine.instance_migration import migrate_instance, preview_migration
@@ -38,7 +38,7 @@ def migrate(key: str):
         abort(404)
     session, user = db(), signed_in_user()
     moved, refused = [], []
-    for instance_id in [int(i) for i in request.form.getlist("instance") if is_digits(i)]:
+    for instance_id in [as_id(i) for i in request.form.getlist("instance") if as_id(i)]:
         savepoint = session.begin_nested()
         try:
             migrate_instance(session, user, instance_id, target)

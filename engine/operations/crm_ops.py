@@ -10,7 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from core.digits import is_digits
+from core.digits import as_id, is_digits
 from core.errors import Invalid
 from crm_domain.collections import COLLECTIONS
 from crm_domain.record_service import create_record, get_record, to_dict, update_record
@@ -226,7 +226,7 @@ def _user_id(ctx: OperationContext, owner: Any) -> int:
 
     query = select(User.id).where(User.is_active)
     if isinstance(owner, int) or (isinstance(owner, str) and is_digits(owner)):
-        query = query.where(User.id == int(owner))
+        query = query.where(User.id == (as_id(owner) or 0))  # 0: no user has it
     else:
         query = query.where(User.username == owner)
     found = ctx.session.scalar(query)

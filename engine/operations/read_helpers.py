@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from core import clock
-from core.digits import is_digits
+from core.digits import as_id, is_digits
 from core.errors import WeftError
 from crm_domain.collections import get_collection
 from crm_domain.record_fields import BUSINESS_TZ
@@ -43,6 +43,8 @@ def read_record(collection: str, record_id: Any) -> dict:
         record_id = int(record_id)
     if not isinstance(record_id, int) or isinstance(record_id, bool):
         raise RecordNotReadable(f"A {collection} id must be a whole number, not {record_id!r}.")
+    if as_id(record_id) is None:
+        raise RecordNotReadable(f"There is no {collection} record {record_id}.")
     try:
         row = get_record(ctx.session, ctx.actor, collection, record_id)
     except WeftError as exc:

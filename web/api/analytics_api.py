@@ -16,7 +16,7 @@ import threading
 from flask import Response, current_app, jsonify, request
 from flask_smorest import Blueprint
 
-from core.digits import is_digits
+from core.digits import MAX_ID, is_digits
 from core.errors import Invalid, NotFound
 from crm_domain.analytics import (
     clv_retention,
@@ -115,7 +115,7 @@ def _definition_from_args(extra: set[str] = frozenset()) -> dict:
     if unknown:
         raise Invalid("Unknown parameters.", details={k: ["Unknown parameter."] for k in unknown})
     if "segment_id" in request.args:
-        segment_id = _int_arg("segment_id", 0, 1, 2**31 - 1)
+        segment_id = _int_arg("segment_id", 0, 1, MAX_ID)
         return segments.get_segment(db(), current_actor(), segment_id).definition or {}
     filters = {
         k: v for k, v in request.args.items() if k in CUSTOMER_FILTERS or k.startswith("custom.")

@@ -8,7 +8,7 @@ from flask import jsonify, request
 from flask_smorest import Blueprint
 
 from core.clock import parse_instant
-from core.digits import is_digits
+from core.digits import as_id
 from core.errors import Invalid
 from crm_domain import settings
 from crm_domain.admin_audit import AuditQuery, change_dict, search_admin_changes
@@ -67,9 +67,10 @@ def _positive_int(name: str, default: int) -> int:
     text = request.args.get(name)
     if text is None:
         return default
-    if not is_digits(text) or int(text) < 1:
+    number = as_id(text)  # within what an OFFSET and the id columns hold
+    if number is None:
         raise Invalid(f"{name} must be a positive number.", details={name: ["Not a number ≥ 1."]})
-    return int(text)
+    return number
 
 
 @blp.route("/audit-log", methods=["GET"])

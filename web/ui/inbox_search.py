@@ -18,7 +18,7 @@ import re
 from sqlalchemy import false, or_, text
 from sqlalchemy.orm import Session
 
-from core.digits import is_digits
+from core.digits import as_id
 from engine.models import HumanTask
 
 # One index probe per distinct task name (a "loose index scan"); works on SQLite and PostgreSQL.
@@ -57,6 +57,6 @@ def _clause(session: Session, q: str):
         matches.append(HumanTask.name.in_(names))
     if keys:
         matches.append(HumanTask.process_key.in_(keys))
-    if is_digits(q):
-        matches.append(HumanTask.instance_id == int(q))
+    if as_id(q):
+        matches.append(HumanTask.instance_id == as_id(q))
     return or_(*matches) if matches else false()

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from core.digits import is_digits
+from core.digits import as_id
 from core.errors import Forbidden, Invalid
 from crm_domain import record_service
 from crm_domain.access import Actor, actor_for
@@ -95,7 +95,7 @@ def _cells(actor: Actor, collection: str, rows: list) -> list[dict]:
 
 def _page_number() -> int:
     page = request.args.get("page", "1")
-    return int(page) if is_digits(page) and int(page) > 0 else 1
+    return as_id(page) or 1  # a page number, within what an OFFSET holds
 
 
 @bp.get(f"/{COLLECTION}")

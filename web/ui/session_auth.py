@@ -13,7 +13,7 @@ from datetime import timedelta
 from flask import Flask, g, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 
-from core.digits import is_digits
+from core.digits import as_id
 from crm_domain.users import User
 from web.request_session import db
 
@@ -36,7 +36,7 @@ class StaffLogin(UserMixin):
 
 def _load(session_id: str) -> StaffLogin | None:
     user_id, _, fingerprint = session_id.partition(":")
-    if not is_digits(user_id):
+    if as_id(user_id) is None:
         return None
     user = db().get(User, int(user_id))
     if user is None or not user.is_active or user.password_hash[-16:] != fingerprint:
