@@ -26,6 +26,10 @@ from crm_domain.collections import get_collection
 from crm_domain.customers import Customer
 from crm_domain.marketing import campaigns_using_segment
 from crm_domain.record_fields import MAX_ID
+
+# Beyond any figure a customer has (money is capped at 10^12 per amount), and within what the
+# databases compare without overflow; a larger bound is a typing mistake.
+MAX_BOUND = 10**15
 from crm_domain.reminders.segment_use import rules_using_segment
 
 RANGE_FIELDS = (
@@ -79,6 +83,8 @@ def check_definition(session: Session, actor: Actor, definition) -> dict:
             )
         ):
             errors[key] = ["Give [min, max]; either may be null."]
+        elif any(b is not None and not abs(b) <= MAX_BOUND for b in bounds):
+            errors[key] = ["Give bounds between -10^15 and 10^15."]
         elif None not in bounds and bounds[0] > bounds[1]:
             errors[key] = ["The minimum is above the maximum."]
     quadrant = definition.get("quadrant")

@@ -209,6 +209,16 @@ def test_segments_save_filters_with_value_ranges(company, book):
     )
     details = bad.get_json()["error"]["details"]
     assert {"definition.filters.nope", "definition.ranges.monetary"} <= set(details)
+    # Bounds beyond any figure (a typo's extra digits) are refused, not saved to fail later.
+    for huge in (10**23, 1e300, -(10**16)):
+        bad = sales.post(
+            "/api/v1/analytics/segments",
+            json={"name": "x", "definition": {"ranges": {"frequency": [huge, None]}}},
+        )
+        assert bad.status_code == 422
+        assert bad.get_json()["error"]["details"]["definition.ranges.frequency"] == [
+            "Give bounds between -10^15 and 10^15."
+        ]
 
     segment = ok(
         sales.post(

@@ -322,3 +322,17 @@ def test_the_list_reads_the_reminder_rules_once_for_all_its_segments(session, si
     cells = {i: listed.split(f'data-segment-id="{i}"')[1].split("</tr>")[0] for i in ids}
     assert "甲, 乙" in cells[ids[0]] and "丙" not in cells[ids[0]]
     assert "—" in cells[ids[1]] and "丙" in cells[ids[2]]
+
+
+def test_a_bound_too_large_for_any_figure_is_a_field_error_and_the_count_still_answers(
+    signed_in, org
+):
+    web = signed_in("salesperson", user=org.sales_a1, lang="zh_CN")
+    typed = {"name": "复购", "r.frequency.min": "99999999999999999999999", "r.frequency.max": ""}
+    saved = web.post(f"{EDITOR}/new", typed)
+    assert saved.status_code == 422
+    frequency = saved.text.split('data-range="frequency"')[1].split("</tr>")[0]
+    assert "请输入 -10^15 到 10^15 之间的数字" in frequency
+    counted = web.post(f"{EDITOR}/count", {**typed, "r.frequency.min": "1e300"})
+    assert counted.status_code == 200
+    assert web.get(EDITOR).status_code == 200

@@ -63,6 +63,7 @@ MESSAGES = {
     "Give a text of at most 200 characters.": _l("Enter at most 200 characters."),
     "Give [min, max]; either may be null.": _l("Enter numbers; either end may stay empty."),
     "The minimum is above the maximum.": _l("The minimum is above the maximum."),
+    "Give bounds between -10^15 and 10^15.": _l("Enter numbers between -10^15 and 10^15."),
     "Not a valid number.": _l("Enter a number."),
     "Not a valid int.": _l("Enter a whole number."),
     "Not a valid Decimal.": _l("Enter a number."),
@@ -121,7 +122,8 @@ def _number(text: str):
         return text
     if not math.isfinite(number):  # "nan", "inf": no bound a figure can be compared with
         return text
-    return int(number) if number.is_integer() and "." not in text else number
+    whole = number.is_integer() and not any(c in text for c in ".eE")
+    return int(number) if whole else number
 
 
 @dataclass
