@@ -26,7 +26,6 @@ from crm_domain.collections import get_collection
 from crm_domain.customers import Customer
 from crm_domain.marketing import campaigns_using_segment
 from crm_domain.record_fields import MAX_ID
-
 from crm_domain.reminders.segment_use import rules_using_segment
 
 # Beyond any figure a customer has (money is capped at 10^12 per amount), and within what the
