@@ -14,6 +14,7 @@ from core.config import PROJECT_ROOT, Settings
 from core.db import make_engine, make_session_factory
 from core.digits import MAX_ID
 from web.errors import WeftApi, register_error_handlers
+from web.nul_guard import init_nul_guard
 from web.request_session import init_request_session
 from web.ui import init_ui
 
@@ -110,6 +111,7 @@ def create_app(
     ):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
+    init_nul_guard(app)
     init_ui(app)
 
     @app.get("/static/vendor/<package>/<path:filename>")
