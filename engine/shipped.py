@@ -6,9 +6,9 @@ of its folder that it uses (a version pins its forms), which becomes current, so
 instances follow the new release while running ones stay on the version they started on. A
 designer's own version is never replaced: when the current version of a key was uploaded by a
 person, the shipped change is left out and logged (the designer merges it by uploading). The
-same holds for a decision file (.dmn): when its latest version was uploaded by a person, the
-shipped file is not stored over it, or the designer's table would be what the next upload of a
-process calling it silently takes.
+same holds for a decision file (.dmn) and a task form (.json): when its latest version was
+uploaded by a person, the shipped file is not stored over it, or the next save of a process
+using it would silently take the shipped one instead of the designer's.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.definitions import Deployment, deploy_files, validate_files
-from engine.models import DecisionFile, ProcessDefinition
+from core.errors import Invalid
+from engine.definitions import Deployment, content_hash, deploy_files, validate_files
+from engine.models import DecisionFile, FormDefinition, ProcessDefinition
 from engine.parsing import ParsedProcess, UploadedFile
+from forms.definitions import load_form_file
 
 SHIPPED_SUFFIXES = (".bpmn", ".dmn", ".json")
 log = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ def shipped_bundles(processes_dir: Path) -> dict[str, list[UploadedFile]]:
 def deploy_shipped(session: Session, processes_dir: Path, max_file_bytes: int) -> list[Deployment]:
     results = []
     for bundle in shipped_bundles(processes_dir).values():
-        files = [file for file in bundle if not _designers_decision(session, file)]
+        files = [file for file in bundle if not _designers_copy_is_latest(session, file)]
         if not files:
             continue
         parsed = validate_files(session, files, max_file_bytes)
@@ -56,23 +58,38 @@ def deploy_shipped(session: Session, processes_dir: Path, max_file_bytes: int) -
     return results
 
 
-def _designers_decision(session: Session, file: UploadedFile) -> bool:
-    """Whether `file` is a decision file whose latest stored version a person uploaded (and the
-    shipped text differs from it): then the designer's table stays the one processes call."""
-    if not file.filename.lower().endswith(".dmn"):
+def _designers_copy_is_latest(session: Session, file: UploadedFile) -> bool:
+    """Whether the latest stored version of this decision file or task form was uploaded by a
+    person and differs from the shipped text: then the designer's stays the one in use (the
+    next deploy of a process pins the latest forms and calls the latest decisions)."""
+    name = file.filename.lower()
+    if name.endswith(".dmn"):
+        latest = session.scalars(
+            select(DecisionFile)
+            .where(DecisionFile.filename == file.filename)
+            .order_by(DecisionFile.version.desc())
+            .limit(1)
+        ).first()
+        text = file.content.decode("utf-8", "replace").removeprefix("\ufeff")
+        differs = latest is not None and latest.xml != text
+    elif name.endswith(".json"):
+        try:
+            shipped = load_form_file(file.content, file.filename)
+        except Invalid:
+            return False  # the upload's own validation reports it
+        latest = session.scalars(
+            select(FormDefinition)
+            .where(FormDefinition.key == shipped["key"])
+            .order_by(FormDefinition.version.desc())
+            .limit(1)
+        ).first()
+        differs = latest is not None and latest.content_hash != content_hash(shipped)
+    else:
         return False
-    latest = session.scalars(
-        select(DecisionFile)
-        .where(DecisionFile.filename == file.filename)
-        .order_by(DecisionFile.version.desc())
-        .limit(1)
-    ).first()
-    if latest is None or latest.deployed_by_id is None:
+    if latest is None or latest.deployed_by_id is None or not differs:
         return False
-    if latest.xml == file.content.decode("utf-8", "replace").removeprefix("\ufeff"):
-        return False  # the designer uploaded this very text: nothing to keep apart
     log.info(
-        "shipped decision file %s changed, but version %s uploaded by a designer is the latest: "
+        "shipped file %s changed, but version %s uploaded by a designer is the latest: "
         "left as it is (upload the shipped file to take it)",
         file.filename,
         latest.version,

@@ -169,3 +169,42 @@ def test_a_designers_own_sla_table_outlives_the_release(session, tmp_path, make_
     deploy_files(session, [UploadedFile("service.bpmn", renamed.encode())], designer, LIMIT)
     assert versions(session)[-1] == (3, True, designer.id)
     assert sla_of_version(session, 3) == own
+
+
+def fix_form(title: str) -> bytes:
+    text = (PROCESSES / "service" / "service_fix.json").read_text(encoding="utf-8")
+    assert '"en": "Repair or replace"' in text
+    return text.replace('"en": "Repair or replace"', f'"en": "{title}"').encode()
+
+
+def fix_form_of_current_version(session) -> str:
+    return current_definition(session, "service").forms["service_fix"]["title"]["en"]
+
+
+def test_a_designers_own_form_outlives_the_release(session, tmp_path, make_user, caplog):
+    deploy_shipped(session, release(tmp_path, "older", service_bpmn_text()), LIMIT)
+    designer = make_user("process_designer")
+    deploy_files(
+        session,
+        [
+            UploadedFile("service.bpmn", service_bpmn_text().encode()),
+            UploadedFile("service_fix.json", fix_form("Repair (our wording)")),
+        ],
+        designer,
+        LIMIT,
+    )
+    assert fix_form_of_current_version(session) == "Repair (our wording)"
+
+    newer = release(tmp_path, "newer", service_bpmn_text())
+    (newer / "service" / "service_fix.json").write_bytes(fix_form("Repair or replace, v2"))
+    with caplog.at_level(logging.INFO, logger="engine.shipped"):
+        deploy_shipped(session, newer, LIMIT)
+    assert "service_fix.json changed, but version 2 uploaded by a designer" in caplog.text
+    # The designer's next save of the diagram alone keeps the designer's form.
+    renamed = service_bpmn(session).replace("售后服务 After-sales service", "售后服务（华东版）", 1)
+    deploy_files(session, [UploadedFile("service.bpmn", renamed.encode())], designer, LIMIT)
+    assert fix_form_of_current_version(session) == "Repair (our wording)"
+
+
+def service_bpmn_text() -> str:
+    return (PROCESSES / "service" / "service.bpmn").read_text(encoding="utf-8")
