@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter
 from core.config import PROJECT_ROOT, Settings
 from core.db import make_engine, make_session_factory
 from core.digits import MAX_ID
+from core.security import password_hasher
 from web.errors import WeftApi, register_error_handlers
 from web.nul_guard import init_nul_guard
 from web.request_session import init_request_session
@@ -44,6 +45,7 @@ def create_app(
     settings: Settings | None = None, session_factory: sessionmaker[Session] | None = None
 ) -> Flask:
     settings = settings or Settings.from_env()
+    password_hasher()  # a mistyped WEFT_PASSWORD_PROFILE stops the start, not every sign-in
     engine = None
     if session_factory is None:
         engine = make_engine(settings.database_url)

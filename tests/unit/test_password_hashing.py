@@ -42,3 +42,11 @@ def test_an_unknown_profile_is_refused_by_name(monkeypatch):
     monkeypatch.setenv("WEFT_PASSWORD_PROFILE", "fast")
     with pytest.raises(RuntimeError, match="WEFT_PASSWORD_PROFILE='fast'"):
         hash_password("correct-horse-1")
+
+
+def test_a_mistyped_profile_stops_the_app_from_starting(monkeypatch, settings):
+    from web.app import create_app
+
+    monkeypatch.setenv("WEFT_PASSWORD_PROFILE", "fast")
+    with pytest.raises(RuntimeError, match="WEFT_PASSWORD_PROFILE='fast'"):
+        create_app(settings)
