@@ -18,11 +18,11 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core import clock
+from core.clock import business_today
 from core.db import Base, JsonType
 from core.errors import Conflict
 from crm_domain import audit
 from crm_domain.record_fields import (
-    business_today,
     choice,
     computed,
     currency_code,

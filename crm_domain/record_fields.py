@@ -7,7 +7,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from marshmallow import fields, validate
 
-from core import clock
 from core.digits import MAX_ID
 
 CENT = Decimal("0.01")
@@ -86,8 +85,3 @@ def period_code(**kwargs) -> fields.String:
         validate=validate.Regexp(PERIOD, error="Use 2026, 2026-Q4 or 2026-11."),
         **kwargs,
     )
-
-
-# The business calendar lives with the clock: due dates and "today" are China Standard Time.
-BUSINESS_TZ = clock.BUSINESS_TZ
-business_today = clock.business_today

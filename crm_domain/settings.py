@@ -27,9 +27,9 @@ from sqlalchemy import ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
+from core.clock import BUSINESS_TZ
 from core.db import Base, JsonType, UtcDateTime
 from core.errors import Invalid, NotFound
-from crm_domain.record_fields import BUSINESS_TZ
 
 LANGUAGES = ("zh-CN", "en")
 HOLIDAY_COUNTRIES = ("CN", "none")  # "none": no public holidays (null resets to "CN")

@@ -18,11 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import clock
+from core.clock import business_today
 from core.errors import WeftError
 from crm_domain.collections import subject_type_of
 from crm_domain.notifications import notify
 from crm_domain.outbox import enqueue
-from crm_domain.record_fields import business_today
 from crm_domain.reminders.evaluation import PlannedReminder, catch_up_window, due_occurrences, plan
 from crm_domain.reminders.models import FiredReminder, ReminderRule
 from crm_domain.reminders.recipients import RecipientFinder

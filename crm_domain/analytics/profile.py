@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from core.clock import business_today
 from core.errors import Forbidden, Invalid, NotFound
 from crm_domain import record_service
 from crm_domain.access import Actor
@@ -28,7 +29,6 @@ from crm_domain.customers import Customer
 from crm_domain.marketing import Campaign
 from crm_domain.orders import OrderLine, Receivable, SalesOrder
 from crm_domain.products import Product
-from crm_domain.record_fields import business_today
 from crm_domain.sales import Opportunity
 from crm_domain.service import ServiceRequest
 

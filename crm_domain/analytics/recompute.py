@@ -20,6 +20,7 @@ from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select,
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import clock
+from core.clock import business_today
 from core.db import unit_of_work
 from crm_domain.access import Actor
 from crm_domain.analytics import bgnbd, grading, rfm
@@ -28,7 +29,6 @@ from crm_domain.analytics.models import AnalyticsJob, CustomerMetrics, GradeChan
 from crm_domain.analytics.settings import current_parameters
 from crm_domain.customers import Customer
 from crm_domain.orders import OrderLine, Payment, SalesOrder
-from crm_domain.record_fields import business_today
 from crm_domain.service import ServiceRequest
 
 log = logging.getLogger(__name__)

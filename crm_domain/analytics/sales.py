@@ -10,6 +10,7 @@ import numpy as np
 from sqlalchemy import case, extract, func, select
 from sqlalchemy.orm import Session
 
+from core.clock import business_today
 from core.errors import Invalid
 from crm_domain.access import Actor
 from crm_domain.analytics.forecast import forecast_quarters
@@ -17,7 +18,6 @@ from crm_domain.analytics.rfm import COUNTED
 from crm_domain.analytics.scope import visible
 from crm_domain.orders import Receivable, SalesOrder
 from crm_domain.org import OrgUnit, subtree_ids
-from crm_domain.record_fields import business_today
 from crm_domain.sales import OPPORTUNITY_STAGES, Opportunity
 from crm_domain.sales_targets import SalesPlan
 from crm_domain.users import User

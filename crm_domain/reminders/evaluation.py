@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clock import business_today
 from crm_domain.analytics.models import Segment
 from crm_domain.analytics.segments import count_customers
 from crm_domain.collections import get_collection, subject_type_of
 from crm_domain.customers import Customer
-from crm_domain.record_fields import business_today
 from crm_domain.reminders import catalog
 from crm_domain.reminders.models import FiredReminder, ReminderRule
 from crm_domain.reminders.recipients import RecipientFinder
@@ -25,7 +25,6 @@ from crm_domain.reminders.segment_use import segment_of
 from crm_domain.reminders.sources import Occurrence, segment_customer_ids
 from crm_domain.reminders.templates import record_values, render
 from crm_domain.reminders.working_days import working_day_occurrences
-from crm_domain.settings import working_calendar
 from crm_domain.users import User
 
 # How many days back a run still creates reminders it missed (downtime, a stopped scheduler).
@@ -100,11 +99,6 @@ def plan(
         return None
     values = message_values(session, rule, occurrence, record)
     messages = {lang: render(text, values) for lang, text in (rule.message or {}).items()}
-    due_at = occurrence.due_at
-    if due_at is None:  # not moved onto working days by working_day_occurrences
-        calendar = working_calendar(session)
-        due_day = calendar.on_or_before(max(occurrence.occurrence, occurrence.fire_on))
-        due_at = calendar.closing_time(max(due_day, occurrence.fire_on))
     return PlannedReminder(
         rule=rule,
         occurrence=occurrence,
@@ -112,7 +106,7 @@ def plan(
         recipients=finder.recipients(rule, record),
         title=rule.name,
         messages=messages,
-        due_at=due_at,
+        due_at=occurrence.due_at,  # set by working_day_occurrences (due_occurrences)
     )
 
 

@@ -16,13 +16,13 @@ import holidays
 from sqlalchemy import Select, String, and_, cast, func, select
 from sqlalchemy.orm import Session
 
+from core.clock import BUSINESS_TZ
 from core.errors import Invalid
 from crm_domain.analytics.models import Segment
 from crm_domain.analytics.segments import company_customers_select
 from crm_domain.collections import Collection, get_collection
 from crm_domain.customers import Customer
 from crm_domain.interactions import Interaction
-from crm_domain.record_fields import BUSINESS_TZ
 from crm_domain.reminders.models import ReminderRule
 from crm_domain.reminders.segment_use import SEGMENT_FILTER
 from crm_domain.settings import get_setting
@@ -220,13 +220,6 @@ def _festival_names(names: list[str], english: list[str]) -> list[str]:
     if english and all(name.startswith("Day off") for name in english):
         return []
     return [n.replace("（补假）", "").replace(" (observed)", "").strip() for n in names]
-
-
-def holiday_name(day: date, country: str = "CN") -> str | None:
-    for start, zh, en in holiday_starts(day.year, country):
-        if start == day:
-            return f"{zh} {en}"
-    return None
 
 
 def _holidays(

@@ -15,10 +15,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from core import clock
+from core.clock import BUSINESS_TZ
 from core.digits import as_id, is_digits
 from core.errors import WeftError
 from crm_domain.collections import get_collection
-from crm_domain.record_fields import BUSINESS_TZ
 from crm_domain.record_service import get_record, to_dict
 from crm_domain.settings import MAX_WORKING_DAYS, get_setting, working_calendar
 from engine.operations.context import current_context

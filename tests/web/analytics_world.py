@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from core.clock import business_today
 from core.security import issue_token
 from crm_domain.org import create_org_unit
-from crm_domain.record_fields import business_today
 from crm_domain.users import create_user
 from tests.conftest import TEST_SECRET, ApiClient
 from tests.web.conftest import PASSWORD

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete
 
+from core.clock import business_today
 from crm_domain import record_service
 from crm_domain.access import actor_for
 from crm_domain.org import create_org_unit
-from crm_domain.record_fields import business_today
 from crm_domain.roles import Role, create_role
 from crm_domain.settings import is_working_day
 from crm_domain.users import User, create_user
