@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import validate
 
 from crm_domain.collections import get_collection
-from crm_domain.exchange.columns import CHOICE_LABELS
+from crm_domain.exchange.columns import CHOICE_LABELS, exchange_format
 from crm_domain.orders import RECEIVABLE_STATUSES
 from web.ui.i18n import is_chinese
 
@@ -144,3 +144,12 @@ def filter_choices(collection: str, field: str) -> list[str]:
         if isinstance(validator, validate.OneOf):
             return list(validator.choices)
     return []
+
+
+def column_labels(session, collection: str) -> dict[str, str]:
+    """Field name -> heading in the reader's language (the import/export labels)."""
+    lang = "zh" if is_chinese() else "en"
+    return {
+        column.name: column.label.get(lang) or column.label.get("en") or column.name
+        for column in exchange_format(session, collection).columns
+    }

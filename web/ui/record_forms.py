@@ -23,10 +23,8 @@ from core.errors import Conflict, Forbidden, Invalid, NotFound
 from crm_domain import custom_fields, record_service
 from crm_domain.access import Actor, actor_for
 from crm_domain.collections import get_collection
-from crm_domain.exchange.columns import exchange_format
 from web.request_session import db
-from web.ui.i18n import is_chinese
-from web.ui.record_columns import code_label
+from web.ui.record_columns import code_label, column_labels
 from web.ui.session_auth import signed_in_user
 from web.ui.task_form import FieldView, field_views, submitted_data
 from web.ui.validation_messages import translated
@@ -112,14 +110,6 @@ def _messages(messages: list) -> list[str]:
     return out
 
 
-def _labels(collection: str) -> dict[str, str]:
-    lang = "zh" if is_chinese() else "en"
-    return {
-        c.name: c.label.get(lang) or c.label.get("en") or c.name
-        for c in exchange_format(db(), collection).columns
-    }
-
-
 def _may_see_sensitive(actor: Actor) -> bool:
     return actor.rights.has_grant("view_sensitive")
 
@@ -170,7 +160,7 @@ def _custom_specs(actor: Actor, collection: str) -> list[dict]:
 
 
 def _definition(actor: Actor, collection: str) -> dict:
-    labels = _labels(collection)
+    labels = column_labels(db(), collection)
     built_in = [
         _built_in_spec(collection, n, labels.get(n, n)) for n in _built_in_names(actor, collection)
     ]

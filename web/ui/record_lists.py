@@ -21,12 +21,18 @@ from core.errors import Forbidden, Invalid
 from crm_domain import record_service
 from crm_domain.access import Actor, actor_for
 from crm_domain.collections import get_collection
-from crm_domain.exchange.columns import exchange_format
 from crm_domain.exchange.exporting import csv_chunks, prepare_export, xlsx_file
 from web.request_session import db
 from web.ui.i18n import is_chinese
 from web.ui.nav import add_nav_item
-from web.ui.record_columns import LIST_TITLES, LISTED, LISTS, code_label, filter_choices
+from web.ui.record_columns import (
+    LIST_TITLES,
+    LISTED,
+    LISTS,
+    code_label,
+    column_labels,
+    filter_choices,
+)
 from web.ui.session_auth import signed_in_user
 from web.ui.validation_messages import translated
 
@@ -43,15 +49,6 @@ add_nav_item(_l("Sales & service"), "ui_lists.sales_and_service", order=25)
 
 def _filters_from(args) -> dict[str, str]:
     return {k: v for k, v in args.items() if k not in NOT_FILTERS and v.strip() != ""}
-
-
-def _labels(collection: str) -> dict[str, str]:
-    """Field name -> heading in the reader's language (the import/export labels)."""
-    lang = "zh" if is_chinese() else "en"
-    return {
-        column.name: column.label.get(lang) or column.label.get("en") or column.name
-        for column in exchange_format(db(), collection).columns
-    }
 
 
 def _referenced(actor: Actor, rows: list, field: str) -> dict[int, str]:
@@ -130,7 +127,7 @@ def record_list(collection: str):
         "title": LIST_TITLES[collection],
         "lists": [(name, LIST_TITLES[name]) for name in LISTED],
         "spec": spec,
-        "labels": _labels(collection),
+        "labels": column_labels(db(), collection),
         "choices": {f: filter_choices(collection, f) for f in spec.filters},
         "code_label": code_label,
         "q": q,

@@ -14,11 +14,9 @@ from flask_login import login_required
 from core.errors import Forbidden, NotFound
 from crm_domain import record_service
 from crm_domain.access import Actor, actor_for
-from crm_domain.exchange.columns import exchange_format
 from crm_domain.settings import get_setting
 from web.request_session import db
-from web.ui.i18n import is_chinese
-from web.ui.record_columns import LIST_TITLES, code_label
+from web.ui.record_columns import LIST_TITLES, code_label, column_labels
 from web.ui.session_auth import signed_in_user
 
 bp = Blueprint("ui_record_pages", __name__)
@@ -37,14 +35,6 @@ PAGES = {
     ),
 }
 COLLECTION = "<any(" + ", ".join(f'"{name}"' for name in PAGES) + "):collection>"
-
-
-def _labels(collection: str) -> dict[str, str]:
-    lang = "zh" if is_chinese() else "en"
-    return {
-        column.name: column.label.get(lang) or column.label.get("en") or column.name
-        for column in exchange_format(db(), collection).columns
-    }
 
 
 def _record_or_error(actor: Actor, collection: str, record_id: int):
@@ -73,7 +63,7 @@ def record_page(collection: str, record_id: int):
     actor = actor_for(session, signed_in_user())
     record = _record_or_error(actor, collection, record_id)
     name_field, summary, money = PAGES[collection]
-    labels = _labels(collection)
+    labels = column_labels(db(), collection)
     rows = []
     for field in summary:
         value = getattr(record, field, None)
