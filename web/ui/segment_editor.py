@@ -135,7 +135,7 @@ def edit_segment(segment_id: int):
         db().rollback()
         segment = _segment_or_404(actor, segment_id)
         errors = segment_form.shown_errors(exc.details)
-        values = segment_form.form_values({"definition": segment.definition, **data})
+        values = segment_form.form_values(data)
         return _form_page(actor, values, segment, errors, exc.status)
     except NotFound:
         abort(404)
