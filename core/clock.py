@@ -21,7 +21,14 @@ def now() -> datetime:
 
 def business_today() -> date:
     """Today's date on the business calendar (China), from the injectable clock."""
-    return now().astimezone(BUSINESS_TZ).date()
+    return business_date(now())
+
+
+def business_date(moment: datetime) -> date:
+    """The business calendar's (China's) date of an instant; a naive one is taken as UTC, as
+    `parse_instant` takes naive text (at 07:00 in China it is still yesterday in UTC)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(BUSINESS_TZ).date()
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ import holidays
 from sqlalchemy import Select, String, and_, cast, func, select
 from sqlalchemy.orm import Session
 
-from core.clock import BUSINESS_TZ
+from core.clock import BUSINESS_TZ, business_date
 from core.errors import Invalid
 from crm_domain.analytics.models import Segment
 from crm_domain.analytics.segments import company_customers_select
@@ -271,8 +271,6 @@ def _no_contact(
     for record_id, at in session.execute(stmt):
         if isinstance(at, str):  # SQLite returns an aggregate of datetimes as text
             at = datetime.fromisoformat(at)
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
-        silent_since = at.astimezone(BUSINESS_TZ).date()
+        silent_since = business_date(at)
         occurrence = silent_since + timedelta(days=rule.days)
         yield Occurrence(record_id, occurrence, occurrence)

@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from core import clock
-from core.clock import BUSINESS_TZ
 from core.digits import as_id, is_digits
 from core.errors import WeftError
 from crm_domain.collections import get_collection
@@ -131,23 +130,17 @@ def _instant(value: Any) -> datetime:
     raise ValueError(f"Expected an ISO date-time such as now(), not {value!r}.")
 
 
-def _business_date(moment: datetime) -> date:
-    # The calendar's days are China's: at 07:00 China time now() is still yesterday in UTC.
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(BUSINESS_TZ).date()
-
-
 def _day(value: Any) -> date:
     """A plain date as it is; an instant (such as `now()`) as its date in business time."""
     if isinstance(value, datetime):
-        return _business_date(value)
+        return clock.business_date(value)
     if isinstance(value, date):
         return value
     if isinstance(value, str):
         text = value.strip()
         try:
             if len(text) > 10:
-                return _business_date(clock.parse_instant(text))
+                return clock.business_date(clock.parse_instant(text))
             return date.fromisoformat(text)
         except ValueError:
             pass

@@ -72,7 +72,7 @@ def check_warranty_operation(ctx: OperationContext, params: dict[str, Any]) -> d
     contract's end, else the purchase date plus the product's warranty months.
     核实产品是否在保修期内（合同/保修日期，或购买日期加保修月数）。"""
     request = _request(ctx, params["service_request_id"])
-    on_date = params["on_date"] or ctx.now().astimezone(clock.BUSINESS_TZ).date()
+    on_date = params["on_date"] or clock.business_date(ctx.now())
     return service_desk.warranty_status(ctx.session, request, on_date, params["purchase_date"])
 
 

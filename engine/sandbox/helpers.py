@@ -21,13 +21,13 @@ def round_money(value: Any, places: int = 2) -> float:
 
 def _as_date(value: Any) -> date:
     if isinstance(value, datetime):  # an instant: its day on the business calendar
-        return value.astimezone(clock.BUSINESS_TZ).date() if value.tzinfo else value.date()
+        return clock.business_date(value)
     if isinstance(value, date):
         return value
     if isinstance(value, str):
         text = value.strip()
         if len(text) > 10:  # an instant: its day on the business calendar
-            return clock.parse_instant(text).astimezone(clock.BUSINESS_TZ).date()
+            return clock.business_date(clock.parse_instant(text))
         return date.fromisoformat(text)
     raise TypeError(f"Expected a date or an ISO date string, got {type(value).__name__}.")
 

@@ -100,3 +100,19 @@ def test_bad_arguments_become_a_readable_incident(designer, api_as):
     body = run(api_as("salesperson"), "bad_hours")
     assert body["status"] == "error"
     assert "hours must be a number" in body["incidents"][0]["message"]
+
+
+def test_a_naive_datetime_is_the_same_day_to_every_date_helper():
+    """A naive datetime is read as ISO text without an offset is (UTC), by the script helpers
+    and the working-day helpers alike (core.clock.business_date): 20:00 UTC on a Friday is
+    already Saturday in China."""
+    from datetime import datetime
+
+    from core.clock import business_date
+    from engine.sandbox.helpers import add_days
+
+    friday_evening_utc = datetime(2027, 3, 5, 20, 0)
+    assert add_days(friday_evening_utc, 0) == add_days("2027-03-05T20:00:00", 0) == "2027-03-06"
+    assert business_date(friday_evening_utc) == business_date(
+        datetime.fromisoformat("2027-03-05T20:00:00+00:00")
+    )
