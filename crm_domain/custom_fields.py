@@ -9,6 +9,8 @@ validating it; stored values stay in the records.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +58,17 @@ def active_fields(session: Session, collection: str) -> list[CustomField]:
     if cache is not None:
         cache[collection] = fields
     return fields
+
+
+@contextlib.contextmanager
+def cached_definitions(session: Session) -> Iterator[None]:
+    """Within the block, each collection's definitions are read once (an import's rows, a page
+    that counts many saved filters), not once per use."""
+    start_cache(session)
+    try:
+        yield
+    finally:
+        end_cache(session)
 
 
 def start_cache(session: Session) -> None:

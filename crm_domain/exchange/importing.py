@@ -152,7 +152,7 @@ def import_records(
     _match(session, actor, spec, header, rows, report)
     _resolve_parents(session, actor, spec, header, rows, report)
 
-    with _cached_custom_fields(session), session.begin_nested() as savepoint:
+    with custom_fields.cached_definitions(session), session.begin_nested() as savepoint:
         _write(session, actor, spec, header, rows, report, missing, progress)
         report.error_rows = sum(1 for row in rows if row.failed)
         if report.error_rows or dry_run:
@@ -607,18 +607,3 @@ def _canonical(value: Any, skip: tuple[str, ...]) -> Any:
         except InvalidOperation:
             return value
     return str(value)
-
-
-class _cached_custom_fields:
-    """Read the custom field definitions once for the whole import, not once per row."""
-
-    def __init__(self, session: Session):
-        self.session = session
-
-    def __enter__(self):
-        custom_fields.start_cache(self.session)
-        return self
-
-    def __exit__(self, *exc_info):
-        custom_fields.end_cache(self.session)
-        return False

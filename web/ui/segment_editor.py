@@ -18,6 +18,7 @@ from crm_domain.access import Actor, actor_for
 from crm_domain.analytics import segments
 from crm_domain.analytics.models import Segment
 from crm_domain.analytics.scope import visible
+from crm_domain.custom_fields import cached_definitions
 from crm_domain.reminders.segment_use import rules_by_segment, rules_using_segment
 from web.request_session import db
 from web.ui import segment_form
@@ -91,14 +92,15 @@ def _form_page(actor: Actor, values: dict, segment=None, errors=None, status: in
 def segment_list():
     actor = _actor()
     rules = rules_by_segment(db())  # one read for the page, not one per segment
-    rows = [
-        {
-            "segment": segment,
-            "count": _count(actor, segment.definition or {}),
-            "rules": rules.get(segment.id, []),
-        }
-        for segment in segments.list_segments(db(), actor)
-    ]
+    with cached_definitions(db()):  # the custom fields once, not once per segment counted
+        rows = [
+            {
+                "segment": segment,
+                "count": _count(actor, segment.definition or {}),
+                "rules": rules.get(segment.id, []),
+            }
+            for segment in segments.list_segments(db(), actor)
+        ]
     return render_template("ui/segments_saved.html", rows=rows)
 
 
