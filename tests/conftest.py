@@ -244,3 +244,12 @@ def committed_factory(db_engine: Engine) -> Iterator[sessionmaker[Session]]:
         for table in all_tables():
             if table != "role":  # the built-in roles are part of the schema's seed
                 conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def org(session, make_user):
+    """The org tree with its people (tests/support/rules.Org), the reminder process deployed."""
+    from tests.support.rules import Org, deploy_reminder_process
+
+    deploy_reminder_process(session)
+    return Org(session, make_user)

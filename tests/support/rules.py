@@ -103,3 +103,20 @@ def open_tasks_of(session: Session, user: User) -> list[HumanTask]:
             select(HumanTask).where(HumanTask.assignee_id == user.id, HumanTask.status == "open")
         )
     )
+
+
+# The admin console's reminder-rule form, filled in as an administrator would.
+REMINDER_RULE_FORM = {
+    "name": "合同到期提醒",
+    "kind": "date_field",
+    "collection": "contracts",
+    "date_field": "ends_on",
+    "days": "7",
+    "timing": "before",
+    "to_owner": "on",
+    "manager_role": "sales_manager",
+    "channel_in_app": "on",
+    "message_zh": "合同 {contract.number} 将于 {due_date} 到期",
+    "message_en": "Contract {contract.number} ends on {due_date}",
+    "active": "on",
+}

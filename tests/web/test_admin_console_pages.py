@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import pytest
 from sqlalchemy import select
 
 from core import clock
@@ -16,7 +15,7 @@ from crm_domain.reminders.models import ReminderRule
 from crm_domain.roles import Role
 from crm_domain.settings import get_setting
 from crm_domain.users import User
-from tests.support.rules import Org, deploy_reminder_process
+from tests.support.rules import REMINDER_RULE_FORM
 
 PAGES = (
     "/admin/fields",
@@ -181,56 +180,35 @@ def test_the_role_matrix_changes_a_scope_and_grants(session, signed_in):
     assert created.status_code == 302 and session.get(Role, "auditor") is not None
 
 
-@pytest.fixture
-def org(session, make_user):
-    deploy_reminder_process(session)
-    return Org(session, make_user)
-
-
-RULE_FORM = {
-    "name": "合同到期提醒",
-    "kind": "date_field",
-    "collection": "contracts",
-    "date_field": "ends_on",
-    "days": "7",
-    "timing": "before",
-    "to_owner": "on",
-    "manager_role": "sales_manager",
-    "channel_in_app": "on",
-    "message_zh": "合同 {contract.number} 将于 {due_date} 到期",
-    "message_en": "Contract {contract.number} ends on {due_date}",
-    "active": "on",
-}
-
-
 def test_a_reminder_rule_is_created_and_its_preview_follows_the_lead_days(session, signed_in, org):
     customer = org.customer(org.sales_a1, grade="A")
     org.contract(org.sales_a1, customer, "HT-SOON", date(2027, 3, 20))
     admin = signed_in("admin", user=org.admin, lang="zh_CN")
     admin.get("/admin/rules/reminders/new")
     with clock.frozen_at(datetime(2027, 3, 1, 2, tzinfo=UTC)):
-        created = admin.post("/admin/rules/reminders/new", RULE_FORM)
+        created = admin.post("/admin/rules/reminders/new", REMINDER_RULE_FORM)
         assert created.status_code == 302, created.text[:2000]
         rule = session.scalar(select(ReminderRule))
         page = admin.get(f"/admin/rules/reminders/{rule.id}")
         # 7 days before the 20th is Saturday the 13th: it fires on the working day before.
         assert "2027-03-12" in page.text
         preview = admin.post(
-            f"/admin/rules/reminders/preview?rule_id={rule.id}", {**RULE_FORM, "days": "10"}
+            f"/admin/rules/reminders/preview?rule_id={rule.id}",
+            {**REMINDER_RULE_FORM, "days": "10"},
         )
         assert "2027-03-10" in preview.text and "2027-03-12" not in preview.text
         session.expire_all()
         assert rule.days == 7  # the preview saved nothing
-        admin.post(f"/admin/rules/reminders/{rule.id}", {**RULE_FORM, "days": "3"})
+        admin.post(f"/admin/rules/reminders/{rule.id}", {**REMINDER_RULE_FORM, "days": "3"})
         session.expire_all()
         assert rule.days == 3
         assert "2027-03-17" in admin.get(f"/admin/rules/reminders/{rule.id}").text
-    bad = admin.post(f"/admin/rules/reminders/{rule.id}", {**RULE_FORM, "days": "-5"})
+    bad = admin.post(f"/admin/rules/reminders/{rule.id}", {**REMINDER_RULE_FORM, "days": "-5"})
     assert bad.status_code == 422 and 'aria-invalid="true"' in bad.text
     # Digits of other scripts ("²" is str.isdigit(), yet int() refuses it) and more digits than
     # int() reads are field errors too, not a 500.
     for days in ("²", "٣", "9" * 5000):
-        bad = admin.post(f"/admin/rules/reminders/{rule.id}", {**RULE_FORM, "days": days})
+        bad = admin.post(f"/admin/rules/reminders/{rule.id}", {**REMINDER_RULE_FORM, "days": days})
         assert bad.status_code == 422 and 'aria-invalid="true"' in bad.text, days
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import event, select
 
 from core import clock
@@ -16,15 +15,9 @@ from crm_domain.analytics.models import Segment
 from crm_domain.analytics.segments import create_segment
 from crm_domain.custom_fields import define_field
 from crm_domain.reminders.models import ReminderRule
-from tests.support.rules import Org, deploy_reminder_process, rule
+from tests.support.rules import REMINDER_RULE_FORM, rule
 
 EDITOR = "/analytics/saved-segments"
-
-
-@pytest.fixture
-def org(session, make_user):
-    deploy_reminder_process(session)
-    return Org(session, make_user)
 
 
 def saved(session, org, owner, name: str, definition: dict) -> Segment:
@@ -134,19 +127,10 @@ def test_a_segment_a_rule_uses_is_kept_and_the_page_names_the_rule(session, sign
     admin = signed_in("admin", user=org.admin, lang="zh_CN")
     admin.get("/admin/rules/reminders/new")
     rule_form = {
+        **REMINDER_RULE_FORM,
         "name": "A 级合同到期",
-        "kind": "date_field",
-        "collection": "contracts",
-        "date_field": "ends_on",
-        "days": "7",
-        "timing": "before",
-        "to_owner": "on",
-        "manager_role": "sales_manager",
-        "channel_in_app": "on",
-        "message_zh": "合同 {contract.number} 将于 {due_date} 到期",
         "filters": '{"status": ["active"]}',
         "segment": str(segment.id),
-        "active": "on",
     }
     # A made-up id in the select comes back under the select, not as a crash.
     bad = admin.post("/admin/rules/reminders/new", {**rule_form, "segment": "999999"})
