@@ -3,21 +3,12 @@ payment by message and commission, with time travelled by `weft tick --now`."""
 
 from __future__ import annotations
 
-import pytest
-
 from core import clock
 from tests.processes.sales_support import (
     CHASE,
     at,
     money,
-    sales_team,
 )
-
-
-@pytest.fixture
-def team(session, make_user, api_as, session_factory):
-    return sales_team(session, make_user, api_as, session_factory)
-
 
 DUE_ON = "2027-03-31"
 

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.processes.sales_support import (
     PLACE_ORDER,
     SIGN_CONTRACT,
     money,
-    sales_team,
 )
 from tests.support.bpmn import linear_process
 from tests.support.service_tasks import service_task
-
-
-@pytest.fixture
-def team(session, make_user, api_as, session_factory):
-    return sales_team(session, make_user, api_as, session_factory)
 
 
 def test_designers_see_the_sales_operations_with_their_parameters(designer):

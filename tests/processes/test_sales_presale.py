@@ -3,8 +3,6 @@ quoting and discount approval."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.processes.approval_support import complete
 from tests.processes.sales_support import (
     MANAGER_APPROVAL,
@@ -13,13 +11,7 @@ from tests.processes.sales_support import (
     REVISE_APPROVAL,
     SIGN_CONTRACT,
     money,
-    sales_team,
 )
-
-
-@pytest.fixture
-def team(session, make_user, api_as, session_factory):
-    return sales_team(session, make_user, api_as, session_factory)
 
 
 def test_the_shipped_sales_process_is_deployed_with_its_forms(team):

@@ -3,19 +3,11 @@ version-1 instance finishes the old way."""
 
 from __future__ import annotations
 
-import pytest
 from lxml import etree
 
 from tests.processes.sales_support import (
     PREPARE_QUOTE,
-    sales_team,
 )
-
-
-@pytest.fixture
-def team(session, make_user, api_as, session_factory):
-    return sales_team(session, make_user, api_as, session_factory)
-
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
-
 from core import clock
 from tests.processes.service_support import (
     CONFIRM,
@@ -15,14 +13,7 @@ from tests.processes.service_support import (
     REPAIR,
     SATISFACTION,
     at,
-    service_desk,
 )
-
-
-@pytest.fixture
-def desk(session, make_user, api_as, session_factory):
-    return service_desk(session, make_user, api_as, session_factory)
-
 
 OPENED = "2026-12-01T02:00:00Z"
 

@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from core import clock
 from tests.processes.service_support import (
     CONFIRM,
@@ -13,16 +11,9 @@ from tests.processes.service_support import (
     REPAIR,
     SUPERVISE,
     at,
-    service_desk,
 )
 from tests.support.bpmn import linear_process
 from tests.support.service_tasks import service_task
-
-
-@pytest.fixture
-def desk(session, make_user, api_as, session_factory):
-    return service_desk(session, make_user, api_as, session_factory)
-
 
 FRIDAY_5PM = "2026-11-27T09:00:00Z"  # 17:00 in China
 

@@ -8,12 +8,6 @@ from datetime import date
 import pytest
 
 from crm_domain.service_desk import ESCALATED_PRIORITY, add_months, warranty_status
-from tests.processes.service_support import service_desk
-
-
-@pytest.fixture
-def desk(session, make_user, api_as, session_factory):
-    return service_desk(session, make_user, api_as, session_factory)
 
 
 @pytest.mark.parametrize(

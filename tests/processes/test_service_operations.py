@@ -3,10 +3,8 @@ upload, and failing with a readable incident instead of half-written data."""
 
 from __future__ import annotations
 
-import pytest
-
 from core import clock
-from tests.processes.service_support import at, service_desk
+from tests.processes.service_support import at
 from tests.support.bpmn import linear_process
 from tests.support.service_tasks import service_task
 
@@ -17,11 +15,6 @@ SERVICE_OPERATIONS = {
     "crm.create_defect": {"service_request_id", "description"},
     "crm.escalate_request": {"service_request_id"},
 }
-
-
-@pytest.fixture
-def desk(session, make_user, api_as, session_factory):
-    return service_desk(session, make_user, api_as, session_factory)
 
 
 def run(desk, key: str, *elements: str, api=None) -> dict:

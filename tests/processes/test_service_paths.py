@@ -4,8 +4,6 @@ not satisfied."""
 
 from __future__ import annotations
 
-import pytest
-
 from core import clock
 from tests.processes.service_support import (
     CONFIRM,
@@ -14,14 +12,7 @@ from tests.processes.service_support import (
     REPLACE,
     SATISFACTION,
     at,
-    service_desk,
 )
-
-
-@pytest.fixture
-def desk(session, make_user, api_as, session_factory):
-    return service_desk(session, make_user, api_as, session_factory)
-
 
 OPENED = "2026-12-01T02:00:00Z"  # 10:00 in China
 

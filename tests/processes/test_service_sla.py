@@ -4,8 +4,6 @@ service_sla decision (a DMN an admin replaces), not from the BPMN."""
 
 from __future__ import annotations
 
-import pytest
-
 from core import clock
 from core.config import PROJECT_ROOT
 from tests.processes.service_support import (
@@ -15,15 +13,8 @@ from tests.processes.service_support import (
     SATISFACTION,
     SUPERVISE,
     at,
-    service_desk,
 )
 from tests.support.bpmn import linear_process
-
-
-@pytest.fixture
-def desk(session, make_user, api_as, session_factory):
-    return service_desk(session, make_user, api_as, session_factory)
-
 
 OPENED = "2026-12-01T02:00:00Z"
 SLA_DMN = PROJECT_ROOT / "processes" / "service" / "service_sla.dmn"

@@ -17,14 +17,13 @@ import pytest
 from core import clock
 from engine import runtime
 from tests.processes.approval_support import complete
-from tests.processes.sales_support import MANAGER_APPROVAL, at, sales_team
+from tests.processes.sales_support import MANAGER_APPROVAL, at
 from tests.processes.service_support import (
     CONFIRM,
     DIAGNOSE,
     REPAIR,
     SATISFACTION,
     SUPERVISE,
-    service_desk,
 )
 from tests.support.state_checks import assert_loads_alike, checked_dump
 
@@ -61,16 +60,6 @@ def saves(monkeypatch) -> CheckedSaves:
     checked = CheckedSaves()
     monkeypatch.setattr(runtime, "dump_state", checked)
     return checked
-
-
-@pytest.fixture
-def team(session, make_user, api_as, session_factory):
-    return sales_team(session, make_user, api_as, session_factory)
-
-
-@pytest.fixture
-def desk(session, make_user, api_as, session_factory):
-    return service_desk(session, make_user, api_as, session_factory)
 
 
 def test_a_sale_through_approval_reminders_and_payments(team, saves):
