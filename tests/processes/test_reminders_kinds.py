@@ -212,16 +212,7 @@ def test_an_unpaid_receivable_is_reminded_days_after_its_due_date_and_a_paid_one
     session, session_factory, org
 ):
     customer = org.customer(org.sales_a1)
-    order = org.create(
-        "orders",
-        {
-            "customer_id": customer.id,
-            "order_no": "SO-2027-001",
-            "ordered_on": "2027-01-05",
-            "lines": [{"description": "涤纶塔夫绸", "quantity": "100", "unit_price": "12.50"}],
-        },
-        org.sales_a1,
-    )
+    order = org.order(org.sales_a1, customer, "SO-2027-001", "2027-01-05")
     unpaid = org.create(
         "receivables",
         {"order_id": order.id, "due_on": "2027-02-28", "amount": "800"},

@@ -38,6 +38,16 @@ def expiry_rule(api, segment_id: int, **changes) -> dict:
     return response.get_json()
 
 
+def direct_sales_segment(admin) -> tuple[int, int]:
+    """A custom "channel" field and a segment filtering on it: (field id, segment id)."""
+    channel = {"name": "channel", "type": "text", "label": {"zh": "渠道", "en": "Channel"}}
+    field = admin.post("/api/v1/admin/fields", json={"collection": "customers", **channel})
+    assert field.status_code == 201, field.get_json()
+    return field.get_json()["id"], segment_of(
+        admin, "直销客户", {"filters": {"custom.channel": "direct"}}
+    )
+
+
 def fired_records(session) -> list[int]:
     return sorted(session.scalars(select(FiredReminder.record_id)))
 
@@ -216,14 +226,11 @@ def test_a_segment_that_stopped_working_is_reported_not_silently_empty(
     client, session, session_factory, org
 ):
     admin = api_for(client, org.admin)
-    channel = {"name": "channel", "type": "text", "label": {"zh": "渠道", "en": "Channel"}}
-    field = admin.post("/api/v1/admin/fields", json={"collection": "customers", **channel})
-    assert field.status_code == 201, field.get_json()
-    segment_id = segment_of(admin, "直销客户", {"filters": {"custom.channel": "direct"}})
+    field_id, segment_id = direct_sales_segment(admin)
     rule = expiry_rule(admin, segment_id)
     customer = org.customer(org.sales_a1, grade="A", custom={"channel": "direct"})
     org.contract(org.sales_a1, customer, "HT-D-1", date(2027, 3, 31))
-    archived = admin.delete(f"/api/v1/admin/fields/{field.get_json()['id']}")
+    archived = admin.delete(f"/api/v1/admin/fields/{field_id}")
     assert archived.status_code == 200, archived.get_data(as_text=True)
 
     with clock.frozen_at(at(date(2027, 3, 20))):
@@ -293,13 +300,10 @@ def test_a_rule_whose_segment_broke_can_be_switched_off_but_not_pointed_at_a_bro
     client, org
 ):
     admin = api_for(client, org.admin)
-    channel = {"name": "channel", "type": "text", "label": {"zh": "渠道", "en": "Channel"}}
-    field = admin.post("/api/v1/admin/fields", json={"collection": "customers", **channel})
-    assert field.status_code == 201, field.get_json()
-    broken = segment_of(admin, "直销客户", {"filters": {"custom.channel": "direct"}})
+    field_id, broken = direct_sales_segment(admin)
     rule = expiry_rule(admin, broken)
     other = expiry_rule(admin, segment_of(admin, "A 级客户", {"filters": {"grade": "A"}}))
-    assert admin.delete(f"/api/v1/admin/fields/{field.get_json()['id']}").status_code == 200
+    assert admin.delete(f"/api/v1/admin/fields/{field_id}").status_code == 200
 
     # Switched off with its segment as it is, then edited while off.
     off = admin.patch(f"{RULES}/{rule['id']}", json={"active": False})

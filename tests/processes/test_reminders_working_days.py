@@ -85,16 +85,7 @@ def test_the_administrators_calendar_changes_the_next_run(session, session_facto
 
 def test_a_reminder_after_a_date_waits_for_the_next_working_day(session, session_factory, org):
     customer = org.customer(org.sales_a1)
-    order = org.create(
-        "orders",
-        {
-            "customer_id": customer.id,
-            "order_no": "SO-2027-009",
-            "ordered_on": "2027-02-20",
-            "lines": [{"description": "涤纶塔夫绸", "quantity": "100", "unit_price": "12.50"}],
-        },
-        org.sales_a1,
-    )
+    order = org.order(org.sales_a1, customer, "SO-2027-009", "2027-02-20")
     org.create(
         "receivables", {"order_id": order.id, "due_on": "2027-03-17", "amount": "800"}, org.sales_a1
     )

@@ -86,6 +86,20 @@ class Org:
             owner,
         )
 
+    def order(self, owner: User, customer, number: str, ordered_on: str):
+        """An order of one line of fabric (1,250.00 in all)."""
+        line = {"description": "涤纶塔夫绸", "quantity": "100", "unit_price": "12.50"}
+        return self.create(
+            "orders",
+            {
+                "customer_id": customer.id,
+                "order_no": number,
+                "ordered_on": ordered_on,
+                "lines": [line],
+            },
+            owner,
+        )
+
 
 def reminder_instances(session: Session) -> list[ProcessInstance]:
     return list(
