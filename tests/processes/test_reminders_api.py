@@ -11,30 +11,11 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from core import clock
-from core.security import issue_token
 from crm_domain.reminders.models import FiredReminder
 from engine.models import ProcessInstance
 from engine.reminders import run_due_reminders
-from tests.conftest import TEST_SECRET, ApiClient
-from tests.support.rules import Org, deploy_reminder_process
-
-RULES = "/api/v1/admin/reminder-rules"
-GOOD = {
-    "name": "合同到期提醒",
-    "kind": "date_field",
-    "collection": "contracts",
-    "date_field": "ends_on",
-    "days": 7,
-    "recipients": ["owner", "manager"],
-    "channels": ["in_app", "email"],
-    "message": {"zh": "合同 {contract.number} 将于 {due_date} 到期", "en": "{customer.name}"},
-    "filters": {"status": ["active"], "customer.grade": ["A", "B"]},
-}
-
-
-def api_for(client, user) -> ApiClient:
-    token, _ = issue_token(TEST_SECRET, user.id, 3600)
-    return ApiClient(client, token)
+from tests.conftest import ApiClient
+from tests.support.rules import GOOD, RULES, Org, api_for, deploy_reminder_process
 
 
 def test_an_admin_creates_reads_changes_and_deletes_a_rule(client, org):

@@ -18,8 +18,16 @@ from crm_domain.customers import Customer
 from crm_domain.reminders.models import FiredReminder
 from crm_domain.reminders.rules import create_reminder_rule
 from engine.reminders import run_due_reminders
-from tests.processes.test_reminders_api import GOOD, RULES, api_for
-from tests.support.rules import Org, at, deploy_reminder_process, open_tasks_of, reminder_instances
+from tests.support.rules import (
+    GOOD,
+    RULES,
+    Org,
+    api_for,
+    at,
+    deploy_reminder_process,
+    open_tasks_of,
+    reminder_instances,
+)
 
 SEGMENTS = "/api/v1/analytics/segments"
 

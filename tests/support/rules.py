@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import PROJECT_ROOT
+from core.security import issue_token
 from crm_domain import record_service
 from crm_domain.access import actor_for
 from crm_domain.org import create_org_unit
@@ -17,6 +18,7 @@ from crm_domain.users import User
 from engine.definitions import deploy_files
 from engine.models import HumanTask, ProcessInstance
 from engine.parsing import UploadedFile
+from tests.conftest import TEST_SECRET, ApiClient
 
 REMINDERS_DIR = PROJECT_ROOT / "processes" / "reminders"
 
@@ -134,3 +136,24 @@ REMINDER_RULE_FORM = {
     "message_en": "Contract {contract.number} ends on {due_date}",
     "active": "on",
 }
+
+
+# The REST API for reminder rules, and a rule it accepts.
+RULES = "/api/v1/admin/reminder-rules"
+GOOD = {
+    "name": "合同到期提醒",
+    "kind": "date_field",
+    "collection": "contracts",
+    "date_field": "ends_on",
+    "days": 7,
+    "recipients": ["owner", "manager"],
+    "channels": ["in_app", "email"],
+    "message": {"zh": "合同 {contract.number} 将于 {due_date} 到期", "en": "{customer.name}"},
+    "filters": {"status": ["active"], "customer.grade": ["A", "B"]},
+}
+
+
+def api_for(client, user) -> ApiClient:
+    """The test client with a bearer token for `user`."""
+    token, _ = issue_token(TEST_SECRET, user.id, 3600)
+    return ApiClient(client, token)
