@@ -72,8 +72,7 @@ def checked_rule(session: Session, data: Any, stored_segment: Any = _NONE) -> di
     that segment and ends up switched off is not asked whether the segment still works, so a
     rule whose segment broke can be switched off (and edited while off). A new or changed
     segment, or a rule that is (or is switched) on, must still have a segment that works."""
-    if not isinstance(data, dict):
-        raise Invalid("Send a JSON object.", details={"": ["Must be an object."]})
+    data = rule_store.require_object(data)
     errors: dict[str, list[str]] = {}
 
     def error(key: str, message: str) -> None:

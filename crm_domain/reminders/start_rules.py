@@ -51,8 +51,7 @@ def record_fields(session: Session, collection: str) -> set[str]:
 def checked_start_rule(
     session: Session, data: Any, process_exists: Callable[[str], bool]
 ) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise Invalid("Send a JSON object.", details={"": ["Must be an object."]})
+    data = rule_store.require_object(data)
     errors: dict[str, list[str]] = {}
 
     def error(key: str, message: str) -> None:
