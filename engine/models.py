@@ -118,11 +118,7 @@ class HumanTask(Base):
     """The inbox: user tasks kept in step with the workflow, so lists never deserialize one."""
 
     __tablename__ = "human_task"
-    __table_args__ = (
-        Index("ix_human_task_assignee_open", "status", "assignee_id", "due_at"),
-        Index("ix_human_task_lane_open", "status", "lane", "due_at"),
-        Index("ix_human_task_instance", "instance_id"),
-    )
+    __table_args__ = (Index("ix_human_task_instance", "instance_id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
@@ -142,6 +138,20 @@ class HumanTask(Base):
 
     # Read-only link (no column), filled by engine.tasks.get_task in the same query.
     instance: Mapped[ProcessInstance] = relationship(viewonly=True, lazy="select")
+
+
+# The inbox's pages in their exact order (web/ui/inbox*.py): "mine" and "available to my roles"
+# are each an index range that stops after one page, the search lists the distinct task names
+# first, the completed tab reads by who completed it (migrations 0006_ui, 0007_ui2,
+# 0010_human_task_indexes; docs/PERFORMANCE.md, "Inbox page performance").
+_inbox_order = (HumanTask.due_at, HumanTask.priority.desc(), HumanTask.id)
+Index("ix_human_task_assignee_page", HumanTask.status, HumanTask.assignee_id, *_inbox_order)
+Index("ix_human_task_lane_page", HumanTask.status, HumanTask.lane, *_inbox_order)
+Index(
+    "ix_human_task_lane_name_page", HumanTask.status, HumanTask.lane, HumanTask.name, *_inbox_order
+)
+Index("ix_human_task_name", HumanTask.name)
+Index("ix_human_task_completed_by", HumanTask.completed_by_id, HumanTask.completed_at, HumanTask.id)
 
 
 class InstanceEvent(Base):
