@@ -58,6 +58,17 @@ def deploy_files(
 ) -> Deployment:
     """Validate and store an upload. Keys in `skip_keys` are left as they are."""
     bundle = validate_files(session, files, max_file_bytes)  # the very checks a dry run makes
+    return store_bundle(session, bundle, user, max_file_bytes, skip_keys)
+
+
+def store_bundle(
+    session: Session,
+    bundle: ParsedBundle,
+    user: User | None,
+    max_file_bytes: int,
+    skip_keys: set[str] | None = None,
+) -> Deployment:
+    """Store an upload `validate_files` has just checked in this transaction."""
     deployment = Deployment()
     for key, definition in bundle.forms.items():
         form, is_new = _store_form(session, key, definition, user)

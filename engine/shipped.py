@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import Invalid
-from engine.definitions import Deployment, content_hash, deploy_files, validate_files
+from engine.definitions import Deployment, content_hash, store_bundle, validate_files
 from engine.models import DecisionFile, FormDefinition, ProcessDefinition
 from engine.parsing import ParsedProcess, UploadedFile
 from forms.definitions import load_form_file
@@ -52,7 +52,7 @@ def deploy_shipped(session: Session, processes_dir: Path, max_file_bytes: int) -
             for process in parsed.processes
             if not _to_deploy(session, process, names, parsed.forms)
         }
-        deployment = deploy_files(session, files, None, max_file_bytes, skip_keys=skip)
+        deployment = store_bundle(session, parsed, None, max_file_bytes, skip_keys=skip)
         if deployment.created:
             results.append(deployment)
     return results
