@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from core import clock
 from tests.support.bpmn import linear_process, script_task
@@ -84,9 +84,8 @@ def test_an_instant_counts_on_the_china_calendar_day(designer, api_as):
 
 def test_a_count_of_working_days_beyond_ten_years_is_a_readable_incident(designer, api_as):
     deploy(designer, "far_days", "due = add_working_days(today(), 10**9)")
-    started = datetime.now(UTC)
     body = run(api_as("salesperson"), "far_days")
-    assert datetime.now(UTC) - started < timedelta(seconds=10)  # refused, not counted
+    # Refused by its range check before counting (a count would end as a budget incident).
     assert body["status"] == "error"
     assert "days must be from -3660 to 3660" in body["incidents"][0]["message"]
 
