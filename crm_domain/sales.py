@@ -32,7 +32,7 @@ from crm_domain.record_fields import (
 )
 from crm_domain.records import Change, OwnedMixin, RecordMixin
 from crm_domain.settings import get_setting
-from forms.submission import decimal_places, places_message
+from forms.submission import fit_places, places_message
 
 OPPORTUNITY_STAGES = ("prospecting", "qualification", "proposal", "negotiation", "won", "lost")
 # The usual probability of each stage, used when none is given; won and lost are certain.
@@ -126,15 +126,15 @@ def check_quantity_places(change: Change) -> None:
     if not lines:
         return
     places = get_setting(change.session, "quantity.decimal_places")
-    quantum = Decimal(1).scaleb(-places)
     for index, line in enumerate(lines):
         quantity = line.get("quantity")
         if not isinstance(quantity, Decimal):
             continue
-        if decimal_places(quantity) > places:
+        fitted = fit_places(quantity, places)
+        if fitted is None:
             change.error(f"lines.{index}.quantity", quantity_places_message(places))
         else:
-            line["quantity"] = quantity.quantize(quantum)
+            line["quantity"] = fitted
 
 
 def complete_lines(change: Change) -> None:

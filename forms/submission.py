@@ -63,6 +63,14 @@ def decimal_places(value: decimal.Decimal) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
+def fit_places(number: decimal.Decimal, places: int) -> decimal.Decimal | None:
+    """`number` kept with exactly `places` decimals, or None when it has more: a precision
+    refuses extra decimals, it never rounds them away."""
+    if decimal_places(number) > places:
+        return None
+    return number.quantize(decimal.Decimal(1).scaleb(-places))
+
+
 def places_message(name: str, places: int) -> str:
     """Why a value has too many decimals for the configured precision `name`.
 
@@ -88,10 +96,11 @@ class ConfiguredPlaces(fields.Decimal):
         number = super()._format_num(value)
         if self.limit is None or not number.is_finite():
             return number
-        if decimal_places(number) > self.limit:
-            raise ValidationError(self.message)
         # Too many digits to quantize raises InvalidOperation: "Enter a number.", as for others.
-        return number.quantize(decimal.Decimal(1).scaleb(-self.limit))
+        fitted = fit_places(number, self.limit)
+        if fitted is None:
+            raise ValidationError(self.message)
+        return fitted
 
 
 class IsoDate(fields.Date):
