@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.http import created
+
 JINHUA = {
     "name": "苏州锦华纺织有限公司",
     "short_name": "锦华",
@@ -13,11 +15,6 @@ JINHUA = {
     "tax_id": "91320500MA1XYZ1234",
 }
 OTHER = {"name": "无锡新丝路服饰有限公司", "short_name": "新丝路", "phone": "0510-82223333"}
-
-
-def created(response) -> dict:
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def found(api, query: str) -> set:

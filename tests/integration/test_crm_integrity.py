@@ -17,14 +17,10 @@ from crm_domain.customers import Customer
 from crm_domain.exchange import importing
 from crm_domain.users import create_user
 from tests.conftest import TEST_SECRET, ApiClient
+from tests.support.http import created
 from web.app import create_app
 
 TAX_ID = "91320500MA1XYZ1234"
-
-
-def created(response) -> dict:
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def field_errors(response) -> dict:

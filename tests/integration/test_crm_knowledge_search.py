@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-
-def created(response) -> dict:
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
+from tests.support.http import created
 
 
 def test_an_agent_finds_articles_from_a_request(company):

@@ -10,6 +10,7 @@ from crm_domain.settings import update_settings
 from crm_domain.users import create_user
 from engine.instances import instance_incidents, start_instance
 from tests.support.bpmn import HEADER, linear_process, script_task
+from tests.support.http import created
 from tests.support.service_tasks import service_task
 
 
@@ -22,11 +23,6 @@ def start(api, key, data=None):
     response = api.post("/api/v1/process-instances", json={"process_key": key, "data": data or {}})
     assert response.status_code == 201, response.get_json()
     return api.get(f"/api/v1/process-instances/{response.get_json()['id']}").get_json()
-
-
-def created(response) -> dict:
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def test_customer_contract_and_order_helpers_read_as_the_starter(designer, company):

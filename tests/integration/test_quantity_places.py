@@ -6,17 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.http import created, errors_of
+
 SETTINGS_URL = "/api/v1/admin/settings"
-
-
-def created(response) -> dict:
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def errors_of(response) -> dict:
-    assert response.status_code == 422, response.get_json()
-    return response.get_json()["error"]["details"]
 
 
 @pytest.fixture

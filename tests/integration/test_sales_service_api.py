@@ -14,19 +14,10 @@ from core.db import unit_of_work
 from core.security import issue_token
 from crm_domain.users import create_user
 from tests.conftest import TEST_SECRET, ApiClient
+from tests.support.http import created, errors_of
 from web.app import create_app
 
 NOON_20_NOV = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # 12:00 in China
-
-
-def created(response) -> dict:
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def errors_of(response) -> dict:
-    assert response.status_code == 422, response.get_json()
-    return response.get_json()["error"]["details"]
 
 
 def customer(api, name="苏州锦华纺织有限公司", **fields) -> dict:

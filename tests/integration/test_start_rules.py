@@ -11,6 +11,7 @@ from core import clock
 from engine.models import ProcessDefinition
 from engine.start_rules import run_start_rules
 from tests.support.bpmn import linear_process, user_task
+from tests.support.http import created
 
 RULES = "/api/v1/admin/start-rules"
 
@@ -18,11 +19,6 @@ RULES = "/api/v1/admin/start-rules"
 def deploy(api, key: str) -> None:
     response = api.upload((f"{key}.bpmn", linear_process(key, user_task("triage", "分派 Triage"))))
     assert response.status_code == 201, response.get_json()
-
-
-def created(response) -> dict:
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def customer_of(api) -> dict:
