@@ -66,10 +66,13 @@ def _message_for(status: int, error: HTTPException) -> str:
     return error.description or error.name
 
 
+def weft_error_response(error: WeftError):
+    """A service's error as the API answers it: the error's own status and JSON body."""
+    return jsonify(error.to_dict()), error.status
+
+
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(WeftError)
-    def _weft_error(error: WeftError):
-        return jsonify(error.to_dict()), error.status
+    app.register_error_handler(WeftError, weft_error_response)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

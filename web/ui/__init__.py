@@ -6,17 +6,12 @@ every form, and registers the page blueprints. How to add a page: docs/UI.md.
 
 from __future__ import annotations
 
-from flask import Flask, g, render_template, request
-from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
+from flask import Flask, g, request
 
 from web.ui.csrf import init_csrf
+from web.ui.error_pages import init_error_pages
 from web.ui.i18n import init_i18n
 from web.ui.session_auth import init_session_auth
-
-
-def _error_page(status: int, message: str):
-    return render_template("ui/error.html", status=status, message=message), status
 
 
 def init_ui(app: Flask) -> None:
@@ -44,6 +39,7 @@ def init_ui(app: Flask) -> None:
     init_csrf(app)
     app.context_processor(header_context)
     app.jinja_env.globals["extra_nav_items"] = extra_nav_items
+    # web/ui's pages: a service's error their views let through becomes an error page.
     page_blueprints = (
         auth_views.bp,
         inbox_views.bp,
@@ -57,22 +53,10 @@ def init_ui(app: Flask) -> None:
         record_forms.bp,
         customer_views.bp,
         instance_views.bp,
-        *console_blueprints(),
-        *designer_blueprints(),
     )
-    for blueprint in page_blueprints:
+    for blueprint in (*page_blueprints, *console_blueprints(), *designer_blueprints()):
         app.register_blueprint(blueprint)
-
-    def _page_or_api_error(error: HTTPException):
-        # Pages answer with a page in the user's language; the API keeps its JSON errors.
-        if request.path.startswith("/api/") or not g.get("ui_page"):
-            return app.extensions["weft_api"].handle_http_exception(error)
-        if error.code == 404:
-            return _error_page(404, _("Page not found."))
-        return _error_page(403, _("You do not have access to this page."))
-
-    app.register_error_handler(403, _page_or_api_error)
-    app.register_error_handler(404, _page_or_api_error)
+    init_error_pages(app, page_blueprints)
 
     @app.before_request
     def _no_caching_of_pages_with_personal_data():

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from core.digits import is_digits
-from core.errors import Forbidden, NotFound
+from core.errors import Invalid
 from crm_domain.access import actor_for
 from crm_domain.analytics import customer_values, profile, segments
 from crm_domain.analytics.value_matrix import QUADRANTS
@@ -128,15 +128,6 @@ def _actor():
     return actor_for(db(), signed_in_user())
 
 
-def _profile_or_abort(customer_id: int) -> dict:
-    try:
-        return profile.customer_profile(db(), _actor(), customer_id)
-    except Forbidden:
-        abort(403)
-    except NotFound:
-        abort(404)
-
-
 def _flat_rows(report: dict) -> list[dict]:
     """The profile as angle/key/value rows, for the CSV download."""
     rows = []
@@ -156,8 +147,9 @@ def _flat_rows(report: dict) -> list[dict]:
 @bp.get("/customers/<int:customer_id>")
 @login_required
 def customer_report(customer_id: int):
-    report = _profile_or_abort(customer_id)
-    history = customer_values.grade_history(db(), _actor(), customer_id)
+    actor = _actor()
+    report = profile.customer_profile(db(), actor, customer_id)
+    history = customer_values.grade_history(db(), actor, customer_id)
     report = {
         **report,
         "prospects": _named_quadrant(report["prospects"]),
@@ -179,22 +171,15 @@ def customer_report(customer_id: int):
 @bp.get("/customers/<int:customer_id>.csv")
 @login_required
 def customer_report_csv(customer_id: int):
-    report = _profile_or_abort(customer_id)
+    report = profile.customer_profile(db(), _actor(), customer_id)
     return csv_response(_flat_rows(report), f"customer-{customer_id}-profile")
 
 
-def _comparison(segment_id: int) -> tuple[object, dict]:
-    actor = _actor()
-    try:
-        segment = segments.get_segment(db(), actor, segment_id)
-        payload = profile.segment_comparison(
-            db(), actor, segment.definition or {}, per_page=_per_page()
-        )
-    except Forbidden:
-        abort(403)
-    except NotFound:
-        abort(404)
-    return segment, payload
+def _comparison(segment) -> dict:
+    """The segment's comparison; Invalid when a field it filters on was archived since."""
+    return profile.segment_comparison(
+        db(), _actor(), segment.definition or {}, per_page=_per_page()
+    )
 
 
 def _per_page() -> int:
@@ -204,11 +189,7 @@ def _per_page() -> int:
 @bp.get("/segments")
 @login_required
 def segments_page():
-    actor = _actor()
-    try:
-        saved = segments.list_segments(db(), actor)
-    except Forbidden:
-        abort(403)
+    saved = segments.list_segments(db(), _actor())
     raw = request.args.get("segment_id", "")
     segment = payload = None
     error = None
@@ -216,8 +197,13 @@ def segments_page():
         if not is_digits(raw):
             error = _l("Choose a saved segment.")
         else:
-            segment, payload = _comparison(int(raw))
-            payload["items"] = [_named_quadrant(item) for item in payload["items"]]
+            segment = segments.get_segment(db(), _actor(), int(raw))
+            try:
+                payload = _comparison(segment)
+            except Invalid:  # a field it filters on was archived since it was saved
+                error = _l("This segment no longer works; save it again with valid fields.")
+            else:
+                payload["items"] = [_named_quadrant(item) for item in payload["items"]]
     return render_template(
         "ui/analytics_segments.html",
         saved=saved,
@@ -234,5 +220,5 @@ def segments_page():
 @bp.get("/segments/<int:segment_id>.csv")
 @login_required
 def segment_csv(segment_id: int):
-    _segment, payload = _comparison(segment_id)
+    payload = _comparison(segments.get_segment(db(), _actor(), segment_id))
     return csv_response(payload["items"], f"segment-{segment_id}-comparison")

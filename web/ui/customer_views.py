@@ -3,15 +3,7 @@ processes, logging a contact (inline, htmx) and starting a process about the cus
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -68,15 +60,6 @@ def _messages(messages: list[str]) -> list[str]:
             message = "Choose one of the listed options."
         out.append(translated(_SCHEMA_MESSAGES.get(message, message)))
     return out
-
-
-def _customer_or_404(actor: Actor, customer_id: int):
-    try:
-        return record_service.get_record(db(), actor, "customers", customer_id)
-    except NotFound:
-        abort(404)
-    except Forbidden:
-        abort(403)
 
 
 def _profile(actor: Actor, customer) -> tuple[dict, list[dict], list[dict]]:
@@ -177,8 +160,9 @@ def _page(actor: Actor, customer, form: dict | None = None, status: int = 200):
 @bp.get("/<int:customer_id>")
 @login_required
 def customer_page(customer_id: int):
-    actor = actor_for(db(), signed_in_user())
-    return _page(actor, _customer_or_404(actor, customer_id))
+    session = db()
+    actor = actor_for(session, signed_in_user())
+    return _page(actor, record_service.get_record(session, actor, "customers", customer_id))
 
 
 @bp.post("/<int:customer_id>/interactions")
@@ -187,7 +171,7 @@ def log_interaction(customer_id: int):
     """Save a contact with the customer; errors come back next to their fields."""
     session = db()
     actor = actor_for(session, signed_in_user())
-    customer = _customer_or_404(actor, customer_id)
+    customer = record_service.get_record(session, actor, "customers", customer_id)
     form = request.form
     values = {
         "channel": form.get("channel", ""),
@@ -236,7 +220,8 @@ def start_process(customer_id: int):
     """Start the chosen process with this customer as its subject."""
     session = db()
     user = signed_in_user()
-    customer = _customer_or_404(actor_for(session, user), customer_id)
+    actor = actor_for(session, user)
+    customer = record_service.get_record(session, actor, "customers", customer_id)
     key = request.form.get("process_key", "")
     back = url_for("ui_customers.customer_page", customer_id=customer.id)
     if not key:

@@ -3,14 +3,14 @@ tasks highlighted, the history log, the data, incidents, and cancel / suspend / 
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
 
 from core.digits import is_digits
-from core.errors import Conflict, Forbidden, NotFound
+from core.errors import Conflict, Forbidden
 from crm_domain.access import actor_for
 from crm_domain.record_service import find_visible
 from crm_domain.users import User
@@ -32,12 +32,7 @@ OPERATIONS = {
 
 
 def _viewable(instance_id: int) -> ProcessInstance:
-    try:
-        return instance_view.viewable_instance(db(), signed_in_user(), instance_id)
-    except NotFound:
-        abort(404)
-    except Forbidden:
-        abort(403)
+    return instance_view.viewable_instance(db(), signed_in_user(), instance_id)
 
 
 def _people(user_ids: set[int | None]) -> dict[int, str]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from core.errors import NotFound
 from crm_domain.notifications import inbox, mark_read
 from web.request_session import db
 from web.ui.auth_views import safe_next
@@ -27,10 +26,7 @@ def notifications():
 @bp.post("/<int:notification_id>/read")
 @login_required
 def read_one(notification_id: int):
-    try:
-        mark_read(db(), signed_in_user(), notification_id)
-    except NotFound:
-        abort(404)
+    mark_read(db(), signed_in_user(), notification_id)
     # "Open" marks read and follows the link; "mark read" stays on the list.
     return redirect(safe_next(request.form.get("next"), url_for("ui_notifications.notifications")))
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from marshmallow import fields as mm
@@ -19,7 +19,7 @@ from marshmallow import validate
 from werkzeug.datastructures import MultiDict
 
 from core.digits import is_digits
-from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.errors import Conflict, Invalid
 from crm_domain import custom_fields, record_service
 from crm_domain.access import Actor, actor_for
 from crm_domain.collections import get_collection
@@ -235,15 +235,6 @@ def _actor() -> Actor:
     return actor_for(db(), signed_in_user())
 
 
-def _record_or_abort(actor: Actor, collection: str, record_id: int, action: str):
-    try:
-        return record_service.get_record(db(), actor, collection, record_id, action)
-    except NotFound:
-        abort(404)
-    except Forbidden:
-        abort(403)
-
-
 def _save(actor, collection, payload, record=None, version=None):
     """Create or update; returns (record, errors, stale)."""
     session = db()
@@ -263,9 +254,6 @@ def _save(actor, collection, payload, record=None, version=None):
         if "current_version" in (exc.details or {}):
             return None, {}, True
         return None, {"": [translated(exc.message)]}, False
-    except Forbidden:
-        session.rollback()
-        abort(403)
     return saved, {}, False
 
 
@@ -302,7 +290,7 @@ def new_customer():
 @login_required
 def edit_customer(customer_id: int):
     actor = _actor()
-    customer = _record_or_abort(actor, "customers", customer_id, "update")
+    customer = record_service.get_record(db(), actor, "customers", customer_id, "update")
     action = url_for("ui_record_forms.edit_customer", customer_id=customer.id)
     back = url_for("ui_customers.customer_page", customer_id=customer.id)
     title = _("Edit customer %(name)s", name=customer.name)
@@ -316,7 +304,7 @@ def edit_customer(customer_id: int):
 @login_required
 def new_contact(customer_id: int):
     actor = _actor()
-    customer = _record_or_abort(actor, "customers", customer_id, "read")
+    customer = record_service.get_record(db(), actor, "customers", customer_id)
     action = url_for("ui_record_forms.new_contact", customer_id=customer.id)
     back = url_for("ui_customers.customer_page", customer_id=customer.id)
     title = _("New contact of %(name)s", name=customer.name)
@@ -339,7 +327,7 @@ def new_contact(customer_id: int):
 @login_required
 def edit_contact(contact_id: int):
     actor = _actor()
-    contact = _record_or_abort(actor, "contacts", contact_id, "update")
+    contact = record_service.get_record(db(), actor, "contacts", contact_id, "update")
     action = url_for("ui_record_forms.edit_contact", contact_id=contact.id)
     back = url_for("ui_customers.customer_page", customer_id=contact.customer_id)
     title = _("Edit contact %(name)s", name=contact.name)

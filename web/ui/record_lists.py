@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
+from flask import Blueprint, Response, current_app, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -118,8 +118,6 @@ def record_list(collection: str):
             page=page,
             per_page=PER_PAGE,
         )
-    except Forbidden:
-        abort(403)
     except Invalid as exc:
         errors = {key: [translated(m) for m in messages] for key, messages in exc.details.items()}
     context = {

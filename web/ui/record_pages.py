@@ -8,7 +8,7 @@ are money in the record's currency.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from flask_login import login_required
 
 from core.errors import Forbidden, NotFound
@@ -37,15 +37,6 @@ PAGES = {
 COLLECTION = "<any(" + ", ".join(f'"{name}"' for name in PAGES) + "):collection>"
 
 
-def _record_or_error(actor: Actor, collection: str, record_id: int):
-    try:
-        return record_service.get_record(db(), actor, collection, record_id)
-    except NotFound:
-        abort(404)
-    except Forbidden:
-        abort(403)
-
-
 def _customer_name(actor: Actor, customer_id: int | None) -> str | None:
     """The customer's name when the reader may see the customer, else None (shown as #id)."""
     if customer_id is None:
@@ -61,7 +52,7 @@ def _customer_name(actor: Actor, customer_id: int | None) -> str | None:
 def record_page(collection: str, record_id: int):
     session = db()
     actor = actor_for(session, signed_in_user())
-    record = _record_or_error(actor, collection, record_id)
+    record = record_service.get_record(session, actor, collection, record_id)
     name_field, summary, money = PAGES[collection]
     labels = column_labels(db(), collection)
     rows = []

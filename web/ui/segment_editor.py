@@ -9,14 +9,13 @@ outside your scope is 404, the count covers only your customers), the same field
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.errors import Conflict, Invalid
 from crm_domain.access import Actor, actor_for
 from crm_domain.analytics import segments
-from crm_domain.analytics.models import Segment
 from crm_domain.analytics.scope import visible
 from crm_domain.custom_fields import cached_definitions
 from crm_domain.reminders.segment_use import rules_by_segment, rules_using_segment
@@ -29,18 +28,8 @@ bp = Blueprint("ui_segment_editor", __name__, url_prefix="/analytics/saved-segme
 
 def _actor() -> Actor:
     actor = actor_for(db(), signed_in_user())
-    try:
-        visible(actor, "customers")  # segments are customer filters: no customers, no segments
-    except Forbidden:
-        abort(403)
+    visible(actor, "customers")  # segments are customer filters: no customers, no segments
     return actor
-
-
-def _segment_or_404(actor: Actor, segment_id: int) -> Segment:
-    try:
-        return segments.get_segment(db(), actor, segment_id)
-    except NotFound:
-        abort(404)
 
 
 def _count(actor: Actor, definition: dict) -> int | None:
@@ -125,7 +114,7 @@ def new_segment():
 @login_required
 def edit_segment(segment_id: int):
     actor = _actor()
-    segment = _segment_or_404(actor, segment_id)
+    segment = segments.get_segment(db(), actor, segment_id)
     if request.method == "GET":
         values = segment_form.form_values(segments.segment_dict(segment))
         return _form_page(actor, values, segment)
@@ -135,12 +124,10 @@ def edit_segment(segment_id: int):
         segments.update_segment(db(), actor, segment_id, data)
     except Invalid as exc:
         db().rollback()
-        segment = _segment_or_404(actor, segment_id)
+        segment = segments.get_segment(db(), actor, segment_id)
         errors = segment_form.shown_errors(exc.details)
         values = segment_form.form_values(data)
         return _form_page(actor, values, segment, errors, exc.status)
-    except NotFound:
-        abort(404)
     flash(_("Segment saved."), "success")
     return redirect(url_for(".edit_segment", segment_id=segment_id))
 
@@ -149,7 +136,6 @@ def edit_segment(segment_id: int):
 @login_required
 def delete_segment(segment_id: int):
     actor = _actor()
-    _segment_or_404(actor, segment_id)
     try:
         segments.delete_segment(db(), actor, segment_id)
     except Conflict as exc:
@@ -176,7 +162,7 @@ def live_count():
     with the saved segment's conditions the form has no input for (`?segment_id=`)."""
     actor = _actor()
     segment_id = request.args.get("segment_id", type=int)
-    stored = _segment_or_404(actor, segment_id).definition if segment_id else None
+    stored = segments.get_segment(db(), actor, segment_id).definition if segment_id else None
     data = segment_form.posted_segment(
         request.form, segment_form.filter_inputs(db(), actor), stored
     )

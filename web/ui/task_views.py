@@ -46,10 +46,7 @@ def _role_name(key: str | None) -> str:
 
 
 def _load_task(task_id: str) -> HumanTask:
-    try:
-        task = task_service.get_task(db(), task_id)
-    except NotFound:
-        abort(404)
+    task = task_service.get_task(db(), task_id)
     if not task_service.may_see(signed_in_user(), task):
         abort(403)
     return task
@@ -144,8 +141,6 @@ def claim(task_id: str):
         task_service.claim_task(db(), signed_in_user(), task_id)
     except Conflict:
         return _after_conflict(task_id)
-    except Forbidden:
-        abort(403)
     flash(_("The task is yours now."), "success")
     return redirect(url_for("ui_task.task_page", task_id=task_id))
 
@@ -158,8 +153,6 @@ def unclaim(task_id: str):
         task_service.unclaim_task(db(), signed_in_user(), task_id)
     except Conflict:
         return _after_conflict(task_id)
-    except Forbidden:
-        abort(403)
     flash(_("You handed the task back; it is available to your role again."), "info")
     return redirect(url_for("ui_inbox.inbox", tab="available"))
 
@@ -182,8 +175,6 @@ def complete(task_id: str):
         )
     except Conflict:
         return _after_conflict(task_id)
-    except Forbidden:
-        abort(403)
     flash(_("Task completed: %(name)s", name=bilingual(task.name)), "success")
     return redirect(url_for("ui_inbox.inbox"))
 
